@@ -1,0 +1,67 @@
+"""Convert an authors' PyTorch checkpoint (or its state_dict as .npz) to Keras `.keras` files.
+
+  python export/convert_torch_checkpoint.py --checkpoint model.pth --variant lgtsm \
+      --output lgtsm_generator.keras [--discriminator_output lgtsm_disc.keras] [--nf 64]
+
+The generator file loads with `keras.saving.load_model(path)` after `import lgtsm_tf` and takes
+{"frames": [B,T,H,W,3] in [0,1], "masks": [B,T,H,W,1], 1 = hole}.
+"""
+
+import os
+import sys
+
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from lgtsm_tf.convert import load_reference_discriminator, load_reference_generator  # noqa: E402
+from lgtsm_tf.models import VARIANTS, count_parameters  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("checkpoint", None, "PyTorch checkpoint (.pth/.pt/.tar/.ckpt) or .npz.")
+flags.DEFINE_enum("variant", "lgtsm", sorted(VARIANTS), "Network variant of the checkpoint.")
+flags.DEFINE_integer("nf", 0, "Base channel count; 0 reads it from the checkpoint.")
+flags.DEFINE_string("output", None, "Where to write the generator (.keras).")
+flags.DEFINE_string("discriminator_output", None,
+                    "Also convert the temporal discriminator and write it here (.keras).")
+flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
+
+
+def _check_output(path):
+    if not path.endswith(".keras"):
+        raise app.UsageError(f"{path}: output files must end in .keras")
+    if os.path.exists(path) and not FLAGS.overwrite:
+        raise app.UsageError(f"{path} exists; pass --overwrite to replace it")
+
+
+def _save(model, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".partial.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+    print(f"wrote {path}: {model.name}, {count_parameters(model):,} parameters")
+
+
+def main(argv):
+    del argv
+    if not FLAGS.checkpoint or not FLAGS.output:
+        raise app.UsageError("--checkpoint and --output are required")
+    outputs = [FLAGS.output] + ([FLAGS.discriminator_output] if FLAGS.discriminator_output else [])
+    for path in outputs:
+        _check_output(path)
+    nf = FLAGS.nf or None
+    generator = load_reference_generator(FLAGS.checkpoint, FLAGS.variant, nf=nf)
+    discriminator = None
+    if FLAGS.discriminator_output:
+        discriminator = load_reference_discriminator(FLAGS.checkpoint, FLAGS.variant, nf=nf)
+    _save(generator, FLAGS.output)
+    if discriminator is not None:
+        _save(discriminator, FLAGS.discriminator_output)
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Small tensor functions shared by the layers (no weights, no state)."""

@@ -1,0 +1,112 @@
+"""Generator and discriminator: every variant, every policy, dynamic shapes, saving."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl.testing import parameterized
+
+import lgtsm_tf
+from lgtsm_tf.models import VARIANTS, count_parameters
+from tests.testing import POLICIES, TestCase, random_video
+
+NF = 8
+SPEC = {"frames": tf.TensorSpec([None, None, None, None, 3], tf.float32),
+        "masks": tf.TensorSpec([None, None, None, None, 1], tf.float32)}
+
+
+class ModelTest(TestCase):
+
+    @parameterized.product(variant=sorted(VARIANTS), policy=POLICIES)
+    def test_builds_and_runs_under_every_policy(self, variant, policy):
+        keras.config.set_dtype_policy(policy)
+        video = random_video(0, batch=2, frames=4, height=32, width=40)
+        generator = lgtsm_tf.build_generator(variant, nf=NF)
+        out = generator(video).numpy()
+        self.assertEqual(out.shape, (2, 4, 32, 40, 3))
+        self.assertEqual(out.dtype, np.float32)
+        self.assertTrue(np.all(np.isfinite(out)))
+        known = video["masks"][..., 0] == 0
+        self.assertAllEqual(out[known], video["frames"][known])
+        self.assertGreater(np.abs(out[~known]).mean(), 1e-3)  # no vanishing signal at init
+        disc = lgtsm_tf.build_discriminator(variant, nf=NF)(video).numpy()
+        self.assertEqual(disc.shape, (2, 4, 1, 1, 4 * NF))
+        self.assertEqual(disc.dtype, np.float32)
+        self.assertTrue(np.all((disc > 0) & (disc < 1)))
+
+    @parameterized.parameters(*sorted(VARIANTS))
+    def test_traced_once_serves_two_shapes(self, variant):
+        generator = lgtsm_tf.build_generator(variant, nf=NF)
+        a = random_video(1, batch=1, frames=3, height=16, width=24)
+        b = random_video(2, batch=2, frames=5, height=28, width=20)
+        out_a, out_b = self.assert_serves_dynamic_shapes(
+            lambda x: generator(x, training=False), SPEC, a, b)
+        self.assertAllClose(out_a, generator(a), atol=1e-5)
+        self.assertAllClose(out_b, generator(b), atol=1e-5)
+        disc = lgtsm_tf.build_discriminator(variant, nf=NF)
+        d_a, d_b = self.assert_serves_dynamic_shapes(lambda x: disc(x), SPEC, a, b)
+        self.assertEqual(d_a.shape, (1, 3, 1, 1, 4 * NF))
+        self.assertEqual(d_b.shape, (2, 5, 1, 1, 4 * NF))
+
+    @parameterized.parameters(*sorted(VARIANTS))
+    def test_keras_file_and_config_round_trips(self, variant):
+        video = random_video(3, frames=3, height=16, width=16)
+        for model in (lgtsm_tf.build_generator(variant, nf=NF),
+                      lgtsm_tf.build_discriminator(variant, nf=NF)):
+            expected = model(video).numpy()
+            path = os.path.join(self.get_temp_dir(), f"{model.name}.keras")
+            model.save(path)
+            reloaded = keras.saving.load_model(path)
+            self.assertAllEqual(reloaded(video), expected)
+            self.assertEqual([w.path for w in reloaded.weights], [w.path for w in model.weights])
+            clone = keras.Model.from_config(model.get_config())
+            clone.set_weights(model.get_weights())
+            self.assertAllEqual(clone(video), expected)
+
+    def test_mixed_precision_model_reloads_with_its_policy(self):
+        keras.config.set_dtype_policy("mixed_bfloat16")
+        model = lgtsm_tf.build_generator("lgtsm", nf=NF)
+        video = random_video(4, frames=2, height=16, width=16)
+        expected = model(video).numpy()
+        path = os.path.join(self.get_temp_dir(), "bf16.keras")
+        model.save(path)
+        keras.config.set_dtype_policy("float32")
+        reloaded = keras.saving.load_model(path)
+        self.assertEqual(reloaded.get_layer("conv1").compute_dtype, "bfloat16")
+        self.assertAllEqual(reloaded(video), expected)
+
+    def test_sizes_not_multiple_of_four_are_rejected(self):
+        generator = lgtsm_tf.build_generator("lgtsm", nf=NF)
+        with self.assertRaisesRegex(ValueError, "height 30 is not a multiple of 4"):
+            generator(random_video(5, frames=2, height=30, width=32))
+        traced = tf.function(lambda x: generator(x), input_signature=[SPEC])
+        with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "multiples of 4"):
+            traced(random_video(5, frames=2, height=32, width=30))
+
+    def test_unknown_variant(self):
+        with self.assertRaisesRegex(ValueError, r"choose one of \['2d', '3d', 'gtsm', 'lgtsm'\]"):
+            lgtsm_tf.build_generator("4d")
+
+    def test_reference_parameter_counts_at_nf64(self):
+        # Numbers from the authors' code (reference-verified.md and its discriminator table).
+        counts = {v: (count_parameters(lgtsm_tf.build_generator(v, nf=64)),
+                      count_parameters(lgtsm_tf.build_discriminator(v, nf=64)))
+                  for v in ("lgtsm", "3d")}
+        self.assertEqual(counts["lgtsm"], (12_135_660, 5_948_452))
+        self.assertEqual(counts["3d"][0], 36_394_758)
+        self.assertAllClose(counts["lgtsm"][0] / counts["3d"][0], 0.3334, atol=1e-4)
+
+    def test_shift_options_reach_every_shifted_layer(self):
+        generator = lgtsm_tf.build_generator("lgtsm", nf=NF, per_channel_shift=True,
+                                             shift_width=5)
+        shifts = [l.shift for l in generator._flatten_layers() if getattr(l, "shift", None)]
+        self.assertLen(shifts, 17)
+        self.assertTrue(all(s.per_channel and s.shift_width == 5 for s in shifts))
+        gtsm = lgtsm_tf.build_generator("gtsm", nf=NF)
+        self.assertEqual(count_parameters(gtsm) - sum(np.prod(w.shape) for w in gtsm.trainable_weights),
+                         17 * 6)
+
+
+if __name__ == "__main__":
+    tf.test.main()

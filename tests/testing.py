@@ -1,0 +1,73 @@
+"""Shared test helpers: dtype policies, numpy references, layer and model round trips."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl.testing import parameterized
+
+POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN_DIR = os.environ.get("LGTSM_GOLDEN_DIR", os.path.join(REPO, "..", "shared", "golden"))
+GOLDEN_MISSING = (f"golden vectors not found at {GOLDEN_DIR} (they ship beside the repository in "
+                  f"CI as ../shared/golden; set LGTSM_GOLDEN_DIR to point elsewhere)")
+
+
+def golden_available():
+    return os.path.isdir(os.path.join(GOLDEN_DIR, "lgtsm-nf16"))
+
+
+def golden_path(variant, name):
+    return os.path.join(GOLDEN_DIR, f"{variant}-nf16", name)
+
+
+def random_video(seed, batch=1, frames=4, height=32, width=32, hole_fraction=0.3):
+    """{"frames": [B,T,H,W,3] in [0,1], "masks": [B,T,H,W,1] in {0,1}, 1 = hole}, float32."""
+    rng = np.random.default_rng(seed)
+    return {
+        "frames": rng.random((batch, frames, height, width, 3), dtype=np.float32),
+        "masks": (rng.random((batch, frames, height, width, 1)) < hole_fraction).astype(np.float32),
+    }
+
+
+def shift_reference(x, taps):
+    """numpy: y[t] = sum_j taps[j, c] * x[t + j - W//2, c] (zeros outside), x [B,T,H,W,C]."""
+    width = taps.shape[0]
+    radius = width // 2
+    t = x.shape[1]
+    padded = np.pad(x, [(0, 0), (radius, radius), (0, 0), (0, 0), (0, 0)])
+    return sum(padded[:, j:j + t] * taps[j] for j in range(width))
+
+
+class TestCase(tf.test.TestCase, parameterized.TestCase):
+    """tf.test.TestCase with parameterized cases; restores the float32 policy after each test."""
+
+    def tearDown(self):
+        keras.config.set_dtype_policy("float32")
+        super().tearDown()
+
+    def assert_layer_round_trips(self, layer, inputs):
+        """get_config -> from_config and serialize -> deserialize give identical outputs."""
+        expected = keras.ops.convert_to_numpy(layer(inputs))
+        clones = [
+            layer.__class__.from_config(layer.get_config()),
+            keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer)),
+        ]
+        for clone in clones:
+            clone(inputs)
+            clone.set_weights(layer.get_weights())
+            self.assertAllEqual(keras.ops.convert_to_numpy(clone(inputs)), expected)
+
+    def assert_serves_dynamic_shapes(self, fn, signature, inputs_a, inputs_b):
+        """`fn` traced once with `signature` (None dims) runs on two differently shaped inputs."""
+        traces = []
+
+        @tf.function(input_signature=[signature])
+        def traced(x):
+            traces.append(1)
+            return fn(x)
+
+        out_a, out_b = traced(inputs_a), traced(inputs_b)
+        self.assertLen(traces, 1)
+        return out_a, out_b
