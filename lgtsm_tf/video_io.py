@@ -1,0 +1,1106 @@
+"""File I/O for videos, frame folders and masks (numpy + Pillow + PyAV; no TensorFlow).
+
+Conventions used throughout this module:
+
+* A **frame** is a ``uint8`` numpy array of shape ``[H, W, 3]``, RGB, values 0..255.
+  A stack of frames is ``uint8 [T, H, W, 3]``.
+* A **mask** is a ``uint8`` numpy array of shape ``[H, W]`` with values in ``{0, 1}``,
+  where **1 = hole** (the region to inpaint) and 0 = valid. A stack is ``uint8 [T, H, W]``.
+  On disk any nonzero pixel is a hole (see :func:`read_mask` for the exact rule per image
+  mode, and :func:`open_masks` for mask videos, which use a ``> 127`` threshold).
+* Frame rates are :class:`fractions.Fraction` (e.g. ``Fraction(25, 2)`` for 12.5 fps) when
+  they come from a container, or ``None`` for frame folders / single images unless the caller
+  supplied one.
+
+Images are decoded **by content, not by extension** (Pillow sniffs the format), so a PNG
+saved as ``00001.jpg`` reads correctly. Every error raised here names the offending file.
+
+Readers are streaming: :class:`VideoReader` and :class:`MaskReader` decode one frame at a
+time, so memory does not grow with video length. :func:`read_video` / :func:`read_masks`
+load everything into one array for convenience.
+
+Writers (:class:`VideoWriter`, :class:`FrameFolderWriter`) write to a hidden temporary name
+next to the destination and rename it into place only when closed successfully; an exception
+inside the ``with`` block (or :meth:`abort`) removes the temporary, so failures never leave
+partial output. Both refuse to replace existing output unless ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from fractions import Fraction
+from typing import Iterable, Optional, Tuple, Union
+
+import numpy as np
+from PIL import Image
+
+import av
+from av.video.reformatter import ColorRange, Colorspace, Interpolation
+
+PathLike = Union[str, "os.PathLike[str]"]
+FrameRate = Union[Fraction, int, float]
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "natural_sort_key",
+    "list_frame_files",
+    "read_image",
+    "read_mask",
+    "VideoReader",
+    "open_video",
+    "read_video",
+    "MaskReader",
+    "open_masks",
+    "read_masks",
+    "VideoWriter",
+    "FrameFolderWriter",
+    "write_video",
+    "write_frame_folder",
+]
+
+#: File extensions (lower case) listed as frames/masks in a folder. Content decides decoding.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+#: Container extensions :class:`VideoWriter` accepts, mapped to the FFmpeg muxer name.
+_VIDEO_MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+
+# swscale flags for YUV <-> RGB: full chroma interpolation and accurate rounding. The
+# swscale default (bilinear, nearest-neighbour chroma upsampling on the fast path) costs
+# ~10 dB PSNR on a yuv420p round trip of smooth content (35.5 dB -> 48 dB measured on a
+# 48x64 synthetic clip, conversion only). Exact for RGB-family formats (gbrp -> rgb24).
+_SWS_FLAGS = (
+    Interpolation.BICUBIC
+    | Interpolation.FULL_CHR_H_INT
+    | Interpolation.FULL_CHR_H_INP
+    | Interpolation.ACCURATE_RND
+)
+
+# Default threshold for binarising mask *videos* (lossy codecs add noise around 0 and 255).
+DEFAULT_VIDEO_MASK_THRESHOLD = 127
+
+
+# --------------------------------------------------------------------------------------
+# Paths and folders
+# --------------------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_sort_key(path: PathLike) -> tuple:
+    """Sort key ordering embedded numbers numerically: ``frame2.png`` < ``frame10.png``.
+
+    The key is built from the whole path string (so it also orders paths across folders);
+    text parts compare case-insensitively, and the raw string breaks ties (``frame01`` vs
+    ``frame1``) so the order is total and deterministic.
+    """
+    text = os.fspath(path)
+    parts = _DIGITS.split(text)  # text, digits, text, digits, ..., text
+    key = tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts))
+    return (key, text)
+
+
+def list_frame_files(folder: PathLike) -> list:
+    """Return the image files in ``folder`` (JPEG/PNG/BMP/WebP by extension), naturally sorted.
+
+    Hidden files (names starting with ``.``, e.g. macOS ``._00001.jpg`` resource forks) and
+    sub-directories are skipped. Returns a list of ``str`` paths.
+
+    Raises:
+      FileNotFoundError: ``folder`` does not exist.
+      NotADirectoryError: ``folder`` is not a directory.
+      ValueError: the folder contains no image files.
+    """
+    folder = os.fspath(folder)
+    if not os.path.exists(folder):
+        raise FileNotFoundError(f"{folder}: no such directory")
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(f"{folder}: not a directory")
+    files = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if os.path.splitext(entry.name)[1].lower() not in IMAGE_EXTENSIONS:
+                continue
+            if entry.is_file():
+                files.append(entry.path)
+    if not files:
+        raise ValueError(
+            f"{folder}: no image files ({'/'.join(e[1:] for e in IMAGE_EXTENSIONS)}) in folder"
+        )
+    files.sort(key=natural_sort_key)
+    return files
+
+
+def _check_exists(path: str) -> None:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or directory")
+
+
+# --------------------------------------------------------------------------------------
+# Single images and masks
+# --------------------------------------------------------------------------------------
+
+
+def _open_image(path: str) -> Image.Image:
+    """Open and fully decode an image with Pillow (content sniffing), or raise ValueError."""
+    _check_exists(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a directory, not an image file")
+    try:
+        with Image.open(path) as img:
+            img.load()  # Pillow is lazy: force decoding so truncation errors surface here.
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # UnidentifiedImageError, OSError (truncated), SyntaxError, ...
+        raise ValueError(f"{path}: cannot decode image: {type(e).__name__}: {e}") from e
+    return img
+
+
+def _high_bit_depth_to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Map 16/32-bit integer or float grey pixel values to uint8 (16-bit: keep the top byte)."""
+    if arr.dtype == np.uint8:
+        return arr
+    if np.issubdtype(arr.dtype, np.floating):
+        return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+    arr = arr.astype(np.int64)
+    if arr.size and arr.max() > 255:
+        arr = arr >> 8
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+def _image_to_rgb(img: Image.Image) -> np.ndarray:
+    mode = img.mode
+    if mode == "RGB":
+        rgb = np.asarray(img, dtype=np.uint8)
+    elif mode.startswith("I") or mode == "F":  # 16-bit / 32-bit grey
+        grey = _high_bit_depth_to_uint8(np.asarray(img))
+        rgb = np.repeat(grey[..., None], 3, axis=-1)
+    else:
+        if mode in ("P", "PA"):
+            # Palette with transparency: go via RGBA (Pillow warns otherwise); alpha is dropped.
+            img = img.convert("RGBA")
+        rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)  # L, LA, RGBA, CMYK, YCbCr, 1...
+    return np.ascontiguousarray(rgb)
+
+
+def read_image(path: PathLike) -> np.ndarray:
+    """Read an image file as RGB, decoding by content (a PNG named ``.jpg`` works).
+
+    Palette, grey, grey+alpha, RGBA, CMYK and 1-bit images are converted to RGB (alpha is
+    dropped, not composited). 16-bit grey keeps the top byte. EXIF orientation is *not*
+    applied (pixels are returned as stored, matching how masks are read).
+
+    Returns:
+      ``uint8 [H, W, 3]``, values 0..255.
+
+    Raises:
+      FileNotFoundError: the file does not exist.
+      ValueError: ``"{path}: cannot decode image: ..."`` for unreadable/truncated files.
+    """
+    path = os.fspath(path)
+    return _image_to_rgb(_open_image(path))
+
+
+def _webp_is_lossy(path: str) -> bool:
+    """True if a WebP file holds a lossy ``VP8 `` bitstream (``VP8L`` is lossless)."""
+    with open(path, "rb") as f:
+        data = f.read(1 << 20)
+    pos = 12  # after "RIFF" <size> "WEBP"
+    while pos + 8 <= len(data):
+        fourcc = data[pos : pos + 4]
+        if fourcc == b"VP8 ":
+            return True
+        if fourcc == b"VP8L":
+            return False
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        pos += 8 + size + (size & 1)
+    return True  # unknown: assume lossy (the safer threshold for noisy data)
+
+
+def _binarize_image_mask(img: Image.Image, path: str) -> np.ndarray:
+    mode = img.mode
+    if mode in ("P", "PA"):
+        # Binarise on the palette *index*, never on the colour: DAVIS/YouTube-VOS annotations
+        # may use dark palette colours (e.g. (1, 0, 0)) that a grey conversion maps to 0.
+        index = np.asarray(img.getchannel(0) if mode == "PA" else img)
+        return (index != 0).astype(np.uint8)
+    arr = np.asarray(img)
+    if mode in ("RGBA", "LA", "RGBa", "La"):
+        arr = arr[..., :-1]  # alpha is ignored: holes are defined by the colour channels
+    elif mode == "CMYK" or mode == "YCbCr" or mode == "LAB" or mode == "HSV":
+        arr = np.asarray(img.convert("RGB"))
+    if arr.ndim == 3:
+        arr = arr.max(axis=-1)
+    if arr.ndim != 2:
+        raise ValueError(f"{path}: unsupported mask image mode {mode!r}")
+    # Lossy formats: JPEG ringing puts small nonzero values around edges and in flat black
+    # areas; threshold at > 127 like lossy mask videos. Lossless formats: any nonzero.
+    fmt = (img.format or "").upper()
+    lossy = fmt in ("JPEG", "MPO") or (fmt == "WEBP" and _webp_is_lossy(path))
+    if lossy and arr.dtype == np.uint8:
+        return (arr > DEFAULT_VIDEO_MASK_THRESHOLD).astype(np.uint8)
+    return (arr != 0).astype(np.uint8)
+
+
+def read_mask(path: PathLike, invert: bool = False) -> np.ndarray:
+    """Read one mask image; nonzero = hole.
+
+    Rules by image mode (content-sniffed, the extension is ignored):
+
+    * palette (``"P"``, DAVIS / YouTube-VOS annotations): hole where the palette **index**
+      is nonzero. The palette colours are never looked at, so a dark colour such as
+      ``(1, 0, 0)`` at index 1 is still a hole.
+    * RGB / RGBA: hole where any colour channel > 0 (alpha ignored).
+    * grey (``"L"``, ``"1"``, 16-bit ``"I;16"``, ``"I"`` instance-label images): hole where
+      value > 0, so every nonzero instance label counts as hole.
+    * lossy files (JPEG, lossy WebP): threshold > 127 instead of > 0, because compression
+      noise makes black pixels slightly nonzero.
+
+    Args:
+      path: mask image file.
+      invert: flip polarity, for masks drawn with 0 = hole (after binarising).
+
+    Returns:
+      ``uint8 [H, W]`` with values in ``{0, 1}``; 1 = hole.
+
+    Raises:
+      FileNotFoundError / ValueError naming the file.
+    """
+    path = os.fspath(path)
+    mask = _binarize_image_mask(_open_image(path), path)
+    if invert:
+        mask = 1 - mask
+    return np.ascontiguousarray(mask, dtype=np.uint8)
+
+
+def _binarize_video_mask(rgb: np.ndarray, threshold: int, invert: bool) -> np.ndarray:
+    mask = (rgb.max(axis=-1) > threshold).astype(np.uint8)
+    return 1 - mask if invert else mask
+
+
+# --------------------------------------------------------------------------------------
+# Frame sources (internal): video file, frame folder, single image
+# --------------------------------------------------------------------------------------
+
+
+def _sniff_image(path: str) -> Optional[str]:
+    """Header sniff with Pillow: ``"single"``/``"multi"`` frame image, or None if not an image."""
+    try:
+        with Image.open(path) as img:
+            return "single" if getattr(img, "n_frames", 1) == 1 else "multi"
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception:
+        return None
+
+
+def _is_single_image(path: str) -> bool:
+    """True if ``path`` is a single-frame image. Files named like images (``.png``, ``.jpg``,
+    ...) that Pillow cannot identify raise the image decoding error instead of being handed
+    to FFmpeg, so a corrupt ``mask.png`` is reported as an image problem. Multi-frame images
+    (animated GIF/PNG/WebP) return False and are decoded as videos."""
+    kind = _sniff_image(path)
+    if kind is None and os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS:
+        _open_image(path)  # raises ValueError("{path}: cannot decode image: ...")
+    return kind == "single"
+
+
+def _to_fraction(rate) -> Optional[Fraction]:
+    if rate is None:
+        return None
+    if isinstance(rate, Fraction):
+        frac = rate
+    elif isinstance(rate, int):
+        frac = Fraction(rate)
+    else:
+        frac = Fraction(float(rate)).limit_denominator(1_000_000)
+    if frac <= 0:
+        raise ValueError(f"frame rate must be positive, got {rate!r}")
+    return frac
+
+
+class _VideoFileSource:
+    """Lazily decodes the first video stream of a container with PyAV."""
+
+    kind = "video"
+
+    def __init__(self, path: str):
+        self.path = path
+        if os.path.getsize(path) == 0:
+            raise ValueError(f"{path}: cannot open video: file is empty (0 bytes)")
+        try:
+            self._container = av.open(os.path.abspath(path), mode="r")
+        except av.FFmpegError as e:
+            raise ValueError(f"{path}: cannot open video: {e}") from e
+        try:
+            streams = self._container.streams.video
+            if not streams:
+                raise ValueError(f"{path}: no video stream in container (or it holds no frames)")
+            stream = streams[0]
+            stream.thread_type = "AUTO"
+            self._stream = stream
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            self.frame_rate = Fraction(rate) if rate else None
+            self.num_frames = int(stream.frames) or None
+            self._decoder = self._container.decode(stream)
+        except BaseException:
+            self.close()
+            raise
+        self._index = 0
+
+    def next(self) -> np.ndarray:
+        try:
+            frame = next(self._decoder)
+        except StopIteration:
+            raise
+        except av.FFmpegError as e:
+            raise ValueError(
+                f"{self.path}: corrupt or truncated video: decoding failed after "
+                f"{self._index} frame(s): {e}"
+            ) from e
+        self._index += 1
+        return frame.to_ndarray(format="rgb24", interpolation=_SWS_FLAGS)
+
+    def close(self) -> None:
+        container = getattr(self, "_container", None)
+        if container is not None:
+            self._container = None
+            self._decoder = None
+            try:
+                container.close()
+            except av.FFmpegError:
+                pass
+
+
+class _FolderSource:
+    kind = "folder"
+
+    def __init__(self, path: str, read_fn):
+        self.path = path
+        self.files = list_frame_files(path)
+        self.num_frames = len(self.files)
+        self.frame_rate = None
+        self._read = read_fn
+        self._index = 0
+
+    @property
+    def current_file(self) -> Optional[str]:
+        return self.files[self._index - 1] if self._index else None
+
+    def next(self):
+        if self._index >= len(self.files):
+            raise StopIteration
+        file = self.files[self._index]
+        self._index += 1
+        return self._read(file)
+
+    def close(self) -> None:
+        pass
+
+
+class _ImageSource:
+    kind = "image"
+
+    def __init__(self, path: str, read_fn, repeat: bool = False):
+        self.path = path
+        self.num_frames = None if repeat else 1
+        self.frame_rate = None
+        self._value = read_fn(path)
+        self._repeat = repeat
+        self._done = False
+
+    def next(self):
+        if self._done:
+            raise StopIteration
+        if not self._repeat:
+            self._done = True
+        return self._value.copy()
+
+    def close(self) -> None:
+        pass
+
+
+class _StreamBase:
+    """Iterator / context-manager plumbing shared by VideoReader and MaskReader."""
+
+    _what = "frame"
+
+    def _start(self, source) -> None:
+        self._source = source
+        self._closed = False
+        self._count = 0
+        try:
+            first = source.next()  # decode one item now: fails fast, gives size
+        except StopIteration:
+            source.close()
+            raise ValueError(f"{self.path}: contains no {self._what}s (zero-length)") from None
+        except BaseException:
+            source.close()
+            raise
+        self._pending = first
+        self._size = tuple(int(s) for s in first.shape[:2])
+
+    @property
+    def kind(self) -> str:
+        """``"video"``, ``"folder"`` or ``"image"``."""
+        return self._source.kind
+
+    @property
+    def num_frames(self) -> Optional[int]:
+        """Number of items if known up front (folders, images, most mp4/mov), else ``None``."""
+        return self._source.num_frames
+
+    @property
+    def size(self) -> Tuple[int, int]:
+        """``(H, W)`` of every item (checked while iterating)."""
+        return self._size
+
+    @property
+    def frames_read(self) -> int:
+        """How many items have been returned so far."""
+        return self._count
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> np.ndarray:
+        if self._closed:
+            raise StopIteration
+        if self._pending is not None:
+            item, self._pending = self._pending, None
+        else:
+            try:
+                item = self._source.next()
+            except StopIteration:
+                self.close()
+                raise
+            if tuple(item.shape[:2]) != self._size:
+                where = getattr(self._source, "current_file", None) or self.path
+                self.close()
+                raise ValueError(
+                    f"{where}: {self._what} {self._count} has size {tuple(item.shape[:2])}, "
+                    f"expected {self._size} like the first {self._what}"
+                )
+        self._count += 1
+        return item
+
+    def close(self) -> None:
+        """Release the file handle / decoder. Idempotent."""
+        if not getattr(self, "_closed", True):
+            self._closed = True
+            self._pending = None
+            self._source.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class VideoReader(_StreamBase):
+    """Streaming reader of RGB frames from a video file, a frame folder or a single image.
+
+    Iterating yields ``uint8 [H, W, 3]`` RGB frames one at a time (lazy decoding; memory does
+    not grow with video length). The reader is a single-pass iterator and a context manager::
+
+        with VideoReader("clip.mp4") as reader:
+            print(reader.frame_rate, reader.num_frames, reader.size)
+            for frame in reader:
+                ...
+
+    What ``path`` is decides the source:
+
+    * a directory: frame folder (:func:`list_frame_files`, natural order, decoded by content);
+    * a file Pillow recognises as a single-frame image: a 1-frame video;
+    * any other file: a video container opened with PyAV/FFmpeg (mp4, avi, mov, mkv, webm,
+      animated gif, ...); the first video stream is decoded, audio is ignored. Display
+      rotation metadata and non-square pixel aspect ratios are not applied.
+
+    The first frame is decoded in the constructor, so missing, empty, corrupt, truncated or
+    zero-frame inputs fail immediately. Corruption found later raises ``ValueError`` from
+    ``next()``; a frame whose size differs from the first raises ``ValueError``.
+
+    Args:
+      path: video file, frame folder or image file.
+      frame_rate: frame rate to report for frame folders and single images (which carry none);
+        ignored for video files, whose container rate is used.
+
+    Attributes:
+      path: the path as given (``str``).
+      frame_rate: ``Fraction`` (video files, e.g. ``Fraction(25, 2)``), or for folders/images
+        the ``frame_rate`` argument as a ``Fraction`` (``None`` if not given).
+      num_frames: frame count when known without decoding (folders, images, and containers
+        that store it such as mp4/mov), else ``None`` (e.g. many mkv/webm files).
+      size: ``(H, W)``.
+
+    Raises:
+      FileNotFoundError: ``path`` does not exist.
+      ValueError: unreadable, corrupt, truncated or zero-frame input (message names the file).
+    """
+
+    _what = "frame"
+
+    def __init__(self, path: PathLike, frame_rate: Optional[FrameRate] = None):
+        self.path = os.fspath(path)
+        _check_exists(self.path)
+        if os.path.isdir(self.path):
+            source = _FolderSource(self.path, read_image)
+        elif _is_single_image(self.path):
+            source = _ImageSource(self.path, read_image)
+        else:
+            source = _VideoFileSource(self.path)
+        if source.kind != "video":
+            source.frame_rate = _to_fraction(frame_rate)
+        self._start(source)
+
+    @property
+    def frame_rate(self) -> Optional[Fraction]:
+        """Frames per second as a ``Fraction`` (or ``None`` for folders/images without one)."""
+        return self._source.frame_rate
+
+
+def open_video(path: PathLike, frame_rate: Optional[FrameRate] = None) -> VideoReader:
+    """Open a video file, frame folder or single image as a streaming :class:`VideoReader`.
+
+    The source type is chosen by what ``path`` is (directory / image content / other file),
+    not by its extension. See :class:`VideoReader` for attributes and errors.
+    """
+    return VideoReader(path, frame_rate=frame_rate)
+
+
+def read_video(
+    path: PathLike,
+    max_frames: Optional[int] = None,
+    frame_rate: Optional[FrameRate] = None,
+) -> Tuple[np.ndarray, Optional[Fraction]]:
+    """Read a whole video, frame folder or image into memory.
+
+    Args:
+      path: video file, frame folder or image file (see :class:`VideoReader`).
+      max_frames: stop after this many frames (``None`` = all).
+      frame_rate: rate to report for folders/images (ignored for video files).
+
+    Returns:
+      ``(frames, frame_rate)``: ``uint8 [T, H, W, 3]`` RGB and a ``Fraction`` (or ``None``).
+    """
+    if max_frames is not None and max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+    with open_video(path, frame_rate=frame_rate) as reader:
+        frames = []
+        for frame in reader:
+            frames.append(frame)
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+        return np.stack(frames), reader.frame_rate
+
+
+# --------------------------------------------------------------------------------------
+# Masks
+# --------------------------------------------------------------------------------------
+
+
+class MaskReader(_StreamBase):
+    """Streaming reader of binary masks (``uint8 [H, W]``, 1 = hole).
+
+    Sources, chosen by what ``path`` is:
+
+    * a directory of mask images (natural order; each read with :func:`read_mask`, so palette
+      PNGs are binarised on the palette index, instance labels count as holes, ...);
+    * a mask video: hole where **any channel > ``video_threshold``** (default 127). Lossy
+      codecs (H.264 yuv420p etc.) blur 0/255 masks into nearby values and shift black by a
+      few levels, so "nonzero" would be wrong there; ``> 127`` is robust for masks drawn as
+      black/white. Pass ``video_threshold=0`` for losslessly coded mask videos with dark
+      label colours;
+    * ONE image file: the same mask is used for every frame. The iterator then **repeats
+      forever** (``repeats`` is True, ``num_frames`` is None): the frame count comes from the
+      video it is paired with, e.g. ``for frame, mask in zip(video_reader, mask_reader)``.
+
+    Args:
+      path: mask folder, mask video or single mask image.
+      invert: flip polarity after binarising (for masks drawn with 0 = hole).
+      video_threshold: binarisation threshold for mask videos only.
+
+    Raises:
+      FileNotFoundError / ValueError naming the file (see :class:`VideoReader`).
+    """
+
+    _what = "mask"
+
+    def __init__(
+        self,
+        path: PathLike,
+        invert: bool = False,
+        video_threshold: int = DEFAULT_VIDEO_MASK_THRESHOLD,
+    ):
+        self.path = os.fspath(path)
+        self.invert = bool(invert)
+        _check_exists(self.path)
+        read = lambda p: read_mask(p, invert=self.invert)  # noqa: E731
+        if os.path.isdir(self.path):
+            source = _FolderSource(self.path, read)
+        elif _is_single_image(self.path):
+            source = _ImageSource(self.path, read, repeat=True)
+        else:
+            source = _MaskVideoSource(self.path, int(video_threshold), self.invert)
+        self._start(source)
+
+    @property
+    def repeats(self) -> bool:
+        """True for a single-image source, which yields the same mask indefinitely."""
+        return self._source.kind == "image"
+
+
+class _MaskVideoSource(_VideoFileSource):
+    def __init__(self, path: str, threshold: int, invert: bool):
+        super().__init__(path)
+        self._threshold = threshold
+        self._invert = invert
+
+    def next(self) -> np.ndarray:
+        return _binarize_video_mask(super().next(), self._threshold, self._invert)
+
+
+def open_masks(
+    path: PathLike,
+    invert: bool = False,
+    video_threshold: int = DEFAULT_VIDEO_MASK_THRESHOLD,
+) -> MaskReader:
+    """Open a mask folder, mask video or single mask image as a streaming :class:`MaskReader`.
+
+    Yields ``uint8 [H, W]`` masks in ``{0, 1}`` (1 = hole). Mask videos are binarised with
+    ``any channel > video_threshold`` (127 by default, tolerant of lossy-codec noise). A
+    single image repeats indefinitely; take the count from the frames (``zip`` with the
+    :class:`VideoReader`, or ``read_masks(..., num_frames=T)``).
+    """
+    return MaskReader(path, invert=invert, video_threshold=video_threshold)
+
+
+def read_masks(
+    path: PathLike,
+    invert: bool = False,
+    num_frames: Optional[int] = None,
+    video_threshold: int = DEFAULT_VIDEO_MASK_THRESHOLD,
+) -> np.ndarray:
+    """Read masks into memory as ``uint8 [T, H, W]`` in ``{0, 1}`` (1 = hole).
+
+    Args:
+      path: mask folder, mask video or single mask image (see :class:`MaskReader`).
+      invert: flip polarity (for masks drawn with 0 = hole).
+      num_frames: number of masks wanted, normally the number of video frames. A folder or
+        video must then hold at least that many masks (extra ones are ignored); a single image
+        is repeated ``num_frames`` times. With ``None``: all masks of a folder/video, and
+        ``[1, H, W]`` for a single image (broadcastable against ``[T, H, W]``).
+      video_threshold: binarisation threshold for mask videos.
+
+    Raises:
+      ValueError: fewer masks than ``num_frames``, or the errors of :class:`MaskReader`.
+    """
+    if num_frames is not None and num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1 or None, got {num_frames}")
+    with open_masks(path, invert=invert, video_threshold=video_threshold) as reader:
+        if reader.repeats:
+            mask = next(reader)
+            return np.repeat(mask[None], num_frames or 1, axis=0)
+        masks = []
+        for mask in reader:
+            masks.append(mask)
+            if num_frames is not None and len(masks) >= num_frames:
+                break
+    if num_frames is not None and len(masks) < num_frames:
+        raise ValueError(
+            f"{os.fspath(path)}: has only {len(masks)} mask(s) but {num_frames} were requested"
+        )
+    return np.stack(masks)
+
+
+# --------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------
+
+
+def _as_rgb_frame(frame, where: str) -> np.ndarray:
+    """Validate a frame for writing: uint8 [H, W, 3] (or [H, W] / [H, W, 1] grey -> RGB)."""
+    arr = np.asarray(frame)
+    if arr.dtype != np.uint8:
+        raise TypeError(
+            f"{where}: frames must be uint8 in 0..255, got dtype {arr.dtype} "
+            "(convert e.g. with np.clip(np.rint(x * 255), 0, 255).astype(np.uint8))"
+        )
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    if arr.ndim != 3 or arr.shape[-1] != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{where}: expected a frame of shape [H, W, 3], got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _temp_sibling(path: str, keep_ext: bool) -> str:
+    """Hidden unique name next to ``path`` (same filesystem, so a rename is atomic)."""
+    parent, name = os.path.split(os.path.abspath(path))
+    stem, ext = os.path.splitext(name) if keep_ext else (name, "")
+    return os.path.join(parent, f".{stem}.partial-{secrets.token_hex(4)}{ext}")
+
+
+def _check_parent(path: str) -> None:
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"{path}: parent directory {parent} does not exist")
+
+
+class VideoWriter:
+    """Write RGB frames to an H.264 video (mp4 by default; .m4v/.mov/.mkv also accepted).
+
+    Use as a context manager; the file appears at ``path`` only when the block exits without
+    an exception (it is written to a hidden ``.<name>.partial-XXXX.<ext>`` first and renamed)::
+
+        with VideoWriter("out.mp4", frame_rate=Fraction(25, 2)) as writer:
+            for frame in frames:          # uint8 [H, W, 3]
+                writer.write(frame)
+
+    Encoding:
+
+    * ``lossless=False``: ``libx264``, ``crf`` (default 18), 4:2:0 ``yuv420p`` tagged BT.709
+      limited range, for broad player compatibility. H.264 4:2:0 cannot represent odd widths
+      or heights, so for odd sizes ``yuv444p`` (High 4:4:4 profile) is used instead: the size
+      is preserved exactly, but some hardware/browser players cannot play 4:4:4.
+    * ``lossless=True``: ``libx264rgb`` with ``qp=0`` in RGB (``rgb24``): frames round-trip
+      bit-exactly through :class:`VideoReader` (any size). Files are large and need a
+      4:4:4-capable player.
+
+    mp4/mov files are written with ``+faststart`` (index at the front).
+
+    Args:
+      path: output file; the parent directory must exist. Extension selects the container.
+      frame_rate: frames per second (``Fraction`` preferred, e.g. ``Fraction(30000, 1001)``;
+        floats are converted with ``Fraction(x).limit_denominator(10**6)``).
+      lossless: see above.
+      overwrite: replace an existing ``path``; otherwise ``FileExistsError``.
+      crf: x264 constant rate factor for lossy mode (0..51, lower = better).
+      preset: x264 preset (``"ultrafast"`` ... ``"veryslow"``).
+
+    Frames passed to :meth:`write` are ``uint8 [H, W, 3]`` RGB (``[H, W]`` / ``[H, W, 1]`` grey
+    is replicated to RGB); the size is fixed by the first frame.
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        frame_rate: FrameRate,
+        lossless: bool = False,
+        overwrite: bool = False,
+        crf: int = 18,
+        preset: str = "medium",
+    ):
+        self.path = os.fspath(path)
+        ext = os.path.splitext(self.path)[1].lower()
+        if ext not in _VIDEO_MUXERS:
+            raise ValueError(
+                f"{self.path}: unsupported video extension {ext!r}; use one of "
+                f"{', '.join(sorted(_VIDEO_MUXERS))}"
+            )
+        self.frame_rate = _to_fraction(frame_rate)
+        if self.frame_rate is None:
+            raise ValueError(f"{self.path}: frame_rate is required")
+        self.lossless = bool(lossless)
+        self.overwrite = bool(overwrite)
+        self.crf = int(crf)
+        self.preset = str(preset)
+        if os.path.isdir(self.path):
+            raise IsADirectoryError(f"{self.path}: is a directory")
+        if os.path.exists(self.path) and not self.overwrite:
+            raise FileExistsError(f"{self.path}: already exists (pass overwrite=True to replace)")
+        _check_parent(self.path)
+        self._muxer = _VIDEO_MUXERS[ext]
+        self._tmp = _temp_sibling(self.path, keep_ext=True)
+        self._container = None
+        self._stream = None
+        self._size = None
+        self._count = 0
+        self._state = "open"
+
+    @property
+    def frames_written(self) -> int:
+        return self._count
+
+    @property
+    def size(self) -> Optional[Tuple[int, int]]:
+        """``(H, W)`` fixed by the first frame (``None`` before it)."""
+        return self._size
+
+    def _open_stream(self, height: int, width: int) -> None:
+        options = {"movflags": "+faststart"} if self._muxer in ("mp4", "mov") else {}
+        self._container = av.open(self._tmp, mode="w", format=self._muxer, options=options)
+        if self.lossless:
+            stream = self._container.add_stream("libx264rgb", rate=self.frame_rate)
+            stream.pix_fmt = "rgb24"
+            stream.options = {"qp": "0", "preset": self.preset}
+        else:
+            stream = self._container.add_stream("libx264", rate=self.frame_rate)
+            odd = height % 2 or width % 2
+            stream.pix_fmt = "yuv444p" if odd else "yuv420p"
+            stream.options = {"crf": str(self.crf), "preset": self.preset}
+            ctx = stream.codec_context
+            ctx.colorspace = 1  # AVCOL_SPC_BT709 (matrix used in _encode_frame)
+            ctx.color_range = int(ColorRange.MPEG)
+            ctx.color_primaries = 1  # BT.709 / sRGB
+            ctx.color_trc = 1  # BT.709
+        stream.width = width
+        stream.height = height
+        stream.codec_context.time_base = 1 / self.frame_rate
+        self._stream = stream
+
+    def write(self, frame) -> None:
+        """Append one frame: ``uint8 [H, W, 3]`` RGB (``[H, W]`` grey also accepted)."""
+        if self._state != "open":
+            raise ValueError(f"{self.path}: writer is {self._state}")
+        frame = _as_rgb_frame(frame, f"{self.path} (frame {self._count})")
+        size = frame.shape[:2]
+        try:
+            if self._size is None:
+                self._size = (int(size[0]), int(size[1]))
+                self._open_stream(*self._size)
+            elif size != self._size:
+                raise ValueError(
+                    f"{self.path}: frame {self._count} has size {size}, expected {self._size}"
+                )
+            vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            if not self.lossless:
+                vf = vf.reformat(
+                    format=self._stream.pix_fmt,
+                    dst_colorspace=Colorspace.ITU709,
+                    dst_color_range=ColorRange.MPEG,
+                    interpolation=_SWS_FLAGS,
+                )
+            vf.pts = self._count
+            vf.time_base = self._stream.codec_context.time_base
+            for packet in self._stream.encode(vf):
+                self._container.mux(packet)
+        except BaseException:
+            self.abort()
+            raise
+        self._count += 1
+
+    def write_frames(self, frames: Iterable) -> None:
+        """Append every frame of an iterable or a ``uint8 [T, H, W, 3]`` array."""
+        for frame in frames:
+            self.write(frame)
+
+    def close(self) -> None:
+        """Flush, close and move the file into place. Raises if no frame was written."""
+        if self._state != "open":
+            return
+        try:
+            if self._count == 0:
+                raise ValueError(f"{self.path}: no frames written; nothing to save")
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+            self._container = None
+            if os.path.exists(self.path) and not self.overwrite:
+                raise FileExistsError(
+                    f"{self.path}: appeared while writing (pass overwrite=True to replace)"
+                )
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "closed"
+
+    def abort(self) -> None:
+        """Discard everything written so far; ``path`` is left untouched. Idempotent."""
+        if self._state == "closed":
+            return
+        self._state = "aborted"
+        container, self._container = self._container, None
+        if container is not None:
+            try:
+                container.close()
+            except Exception:
+                pass
+        try:
+            os.remove(self._tmp)
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self):
+        # Never commit from a finaliser: an unclosed writer is discarded.
+        try:
+            if getattr(self, "_state", "closed") == "open":
+                self.abort()
+        except Exception:
+            pass
+
+
+class FrameFolderWriter:
+    """Write frames as ``00000.png``, ``00001.png``, ... into ``folder`` (lossless).
+
+    Frames go to a hidden sibling folder ``.<name>.partial-XXXX`` and are moved into ``folder``
+    on successful close; an exception inside the ``with`` block (or :meth:`abort`) deletes them.
+
+    Existing output: if ``folder`` exists and is non-empty, ``FileExistsError`` unless
+    ``overwrite=True``. With ``overwrite=True`` the image files already in ``folder`` (the
+    ones :func:`list_frame_files` would list) are deleted on close so no stale frames remain;
+    other files and sub-directories are left alone. The parent directory must exist.
+
+    Args:
+      folder: destination directory.
+      overwrite: replace existing frames.
+      compress_level: PNG zlib level 0..9 (1 = fast, larger files).
+    """
+
+    def __init__(self, folder: PathLike, overwrite: bool = False, compress_level: int = 1):
+        self.folder = os.fspath(folder)
+        self.path = self.folder
+        self.overwrite = bool(overwrite)
+        self.compress_level = int(compress_level)
+        if os.path.exists(self.folder):
+            if not os.path.isdir(self.folder):
+                raise NotADirectoryError(f"{self.folder}: exists and is not a directory")
+            if os.listdir(self.folder) and not self.overwrite:
+                raise FileExistsError(
+                    f"{self.folder}: already exists and is not empty "
+                    "(pass overwrite=True to replace its frames)"
+                )
+        _check_parent(self.folder)
+        self._tmp = _temp_sibling(self.folder, keep_ext=False)
+        os.mkdir(self._tmp)
+        self._size = None
+        self._count = 0
+        self._state = "open"
+
+    @property
+    def frames_written(self) -> int:
+        return self._count
+
+    @property
+    def size(self) -> Optional[Tuple[int, int]]:
+        return self._size
+
+    def write(self, frame) -> None:
+        """Append one ``uint8 [H, W, 3]`` RGB frame (grey ``[H, W]`` also accepted)."""
+        if self._state != "open":
+            raise ValueError(f"{self.folder}: writer is {self._state}")
+        name = f"{self._count:05d}.png"
+        try:
+            frame = _as_rgb_frame(frame, f"{self.folder} (frame {self._count})")
+            if self._size is None:
+                self._size = frame.shape[:2]
+            elif frame.shape[:2] != self._size:
+                raise ValueError(
+                    f"{self.folder}: frame {self._count} has size {frame.shape[:2]}, "
+                    f"expected {self._size}"
+                )
+            Image.fromarray(frame).save(
+                os.path.join(self._tmp, name), format="PNG", compress_level=self.compress_level
+            )
+        except BaseException:
+            self.abort()
+            raise
+        self._count += 1
+
+    def write_frames(self, frames: Iterable) -> None:
+        """Append every frame of an iterable or a ``uint8 [T, H, W, 3]`` array."""
+        for frame in frames:
+            self.write(frame)
+
+    def close(self) -> None:
+        """Move the frames into ``folder``. Raises if no frame was written."""
+        if self._state != "open":
+            return
+        try:
+            if self._count == 0:
+                raise ValueError(f"{self.folder}: no frames written; nothing to save")
+            if not os.path.exists(self.folder):
+                os.rename(self._tmp, self.folder)
+            else:
+                if os.listdir(self.folder):
+                    if not self.overwrite:
+                        raise FileExistsError(
+                            f"{self.folder}: became non-empty while writing "
+                            "(pass overwrite=True to replace its frames)"
+                        )
+                    try:
+                        stale = list_frame_files(self.folder)
+                    except ValueError:
+                        stale = []
+                    for file in stale:
+                        os.remove(file)
+                for name in sorted(os.listdir(self._tmp)):
+                    os.replace(os.path.join(self._tmp, name), os.path.join(self.folder, name))
+                os.rmdir(self._tmp)
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "closed"
+
+    def abort(self) -> None:
+        """Discard the frames written so far; ``folder`` is left untouched. Idempotent."""
+        if self._state == "closed":
+            return
+        self._state = "aborted"
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self):
+        try:
+            if getattr(self, "_state", "closed") == "open":
+                self.abort()
+        except Exception:
+            pass
+
+
+def write_video(
+    path: PathLike,
+    frames,
+    frame_rate: FrameRate,
+    lossless: bool = False,
+    overwrite: bool = False,
+    crf: int = 18,
+    preset: str = "medium",
+) -> int:
+    """Write ``uint8 [T, H, W, 3]`` frames (or an iterable of ``[H, W, 3]``) to an H.264 file.
+
+    See :class:`VideoWriter` for the arguments. Returns the number of frames written. On any
+    error nothing is left at ``path``.
+    """
+    with VideoWriter(
+        path, frame_rate, lossless=lossless, overwrite=overwrite, crf=crf, preset=preset
+    ) as writer:
+        writer.write_frames(frames)
+    return writer.frames_written
+
+
+def write_frame_folder(folder: PathLike, frames, overwrite: bool = False) -> int:
+    """Write frames as ``00000.png``... (see :class:`FrameFolderWriter`). Returns the count."""
+    with FrameFolderWriter(folder, overwrite=overwrite) as writer:
+        writer.write_frames(frames)
+    return writer.frames_written
