@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's test command: creates .venv (if missing), installs lgtsm-tf with its test extras,
+# and runs the fast test suite (`pytest -m "not slow"`). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
+"$VENV_PY" -m pip install -q -e ".[dev]"
+# PyTorch is optional (reading the authors' .pth files). Install it only when a local CPU wheel is
+# at hand, never as a multi-GB download; its tests skip with a reason otherwise.
+if ! "$VENV_PY" -c "import torch" >/dev/null 2>&1; then
+  "$VENV_PY" -m pip install -q --no-index "torch==2.13.0" >/dev/null 2>&1 \
+    || echo "torch is not available offline: the PyTorch-checkpoint tests will skip."
+fi
+exec "$VENV_PY" -m pytest -m "not slow" "$@"
