@@ -47,6 +47,7 @@ setup(
         "console_scripts": [
             "lgtsm-convert=export.convert_torch_checkpoint:run",
             "lgtsm-demo=lgtsm_tf.demo:run",
+            "lgtsm-make-masks=lgtsm_tf.make_masks:run",
         ],
     },
 )

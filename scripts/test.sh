@@ -8,7 +8,10 @@ source scripts/venv.sh
 # PyTorch is optional (reading the authors' .pth files). Install it only when a local CPU wheel is
 # at hand, never as a multi-GB download; its tests skip with a reason otherwise.
 if ! "$VENV_PY" -c "import torch" >/dev/null 2>&1; then
-  "$VENV_PY" -m pip install -q --no-index "torch==2.13.0" >/dev/null 2>&1 \
-    || echo "torch is not available offline: the PyTorch-checkpoint tests will skip."
+  if "$VENV_PY" -m pip install -q --no-index --no-deps "torch==2.13.0" >/dev/null 2>&1; then
+    "$VENV_PY" -m pip install -q "torch==2.13.0"  # its small pure-Python dependencies
+  else
+    echo "torch is not available offline: the PyTorch-checkpoint tests will skip."
+  fi
 fi
 exec "$VENV_PY" -m pytest -m "not slow" "$@"
