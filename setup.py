@@ -33,6 +33,8 @@ setup(
         "numpy==2.4.6",
         "pillow==13.0.0",
         "av==18.1.0",
+        "tensorboard==2.21.0",
+        "scikit-image==0.26.0",
     ],
     extras_require={
         # SavedModel -> ONNX -> TensorRT. tensorflow-serving-api must be installed with
@@ -47,6 +49,7 @@ setup(
         "console_scripts": [
             "lgtsm-convert=export.convert_torch_checkpoint:run",
             "lgtsm-demo=lgtsm_tf.demo:run",
+            "lgtsm-inpaint=lgtsm_tf.inpaint:run",
             "lgtsm-make-masks=lgtsm_tf.make_masks:run",
         ],
     },
