@@ -1,0 +1,1 @@
+"""Training: the GAN model with its train step, optimizers, strategies, checkpoints, summaries."""

@@ -1,0 +1,39 @@
+"""Initial weights for training from a `.keras` generator or a reference checkpoint."""
+
+import keras
+
+from lgtsm_tf import convert
+
+
+def _copy_weights(source, target, what):
+    names = [w.path for w in target.weights]
+    if [w.path for w in source.weights] != names or any(
+            tuple(a.shape) != tuple(b.shape) for a, b in zip(source.weights, target.weights)):
+        raise ValueError(f"{what}: its weights do not match the model being trained "
+                         f"(other variant or nf?)")
+    target.set_weights(source.get_weights())
+
+
+def initial_models(path, variant, generator, discriminator=None):
+    """Copies weights from `path` into `generator` (and `discriminator` when the checkpoint has
+    one). `path`: a `.keras` generator, or a reference checkpoint (.pth/.pt/.tar/.ckpt/.npz).
+    Returns a short description of what was loaded."""
+    loaded = []
+    if path.endswith(".keras"):
+        _copy_weights(keras.saving.load_model(path, compile=False), generator, path)
+        loaded.append("generator")
+    else:
+        state = convert.read_state_dict(path)
+        nf = generator.get_layer("conv1").feature.filters
+        _copy_weights(convert.load_reference_generator(state, variant, nf=nf), generator, path)
+        loaded.append("generator")
+        if discriminator is not None and any(k.startswith(("temporal_discriminator.",
+                                                          "module.temporal_discriminator."))
+                                             for k in state):
+            d_nf = discriminator.get_layer("conv1").filters
+            _copy_weights(convert.load_reference_discriminator(state, variant, nf=d_nf),
+                          discriminator, path)
+            loaded.append("discriminator")
+    message = f"Initialised the {' and '.join(loaded)} from {path}"
+    print(message)
+    return message
