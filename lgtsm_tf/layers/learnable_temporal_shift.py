@@ -24,8 +24,9 @@ class LearnableTemporalShift(keras.layers.Layer):
     `kernel` is stored in the layout of a grouped `keras.layers.Conv3D` with kernel size
     (shift_width, 1, 1) and one input channel per group: [shift_width, 1, 1, 1, K] with K =
     shift_groups (shared) or shift_groups * g (per channel). It is computed as a weighted sum of
-    time-shifted slices, which is exact, fast on CPU and GPU, and exports to ONNX/TensorRT
-    (Keras' grouped Conv3D compiles with XLA, is ~75x slower and does not export).
+    depthwise convolution over [B, T, H*W, C] (see `lgtsm_tf.ops.temporal.temporal_correlation`),
+    which is exact, fast and exports to ONNX/TensorRT (Keras' grouped Conv3D compiles with XLA,
+    is ~75x slower and does not export).
 
     `learnable=False` freezes the taps at their initial one-hot values as non-trainable weights:
     the reference's `fixed: true` setting (GTSM), which keeps its checkpoints and parameter
@@ -72,12 +73,10 @@ class LearnableTemporalShift(keras.layers.Layer):
         return taps
 
     def call(self, x):
-        shifted = self.group_size * self.shift_groups
-        if shifted == 0:
+        if self.group_size == 0:
             return x
-        head, tail = temporal.split_shifted(x, shifted)
-        taps = ops.cast(self.channel_taps(), head.dtype)
-        return temporal.concat_channels([temporal.temporal_correlation(head, taps), tail])
+        taps = ops.cast(self.channel_taps(), x.dtype)
+        return temporal.temporal_correlation(x, temporal.per_channel_taps(taps, x.shape[-1]))
 
     def compute_output_shape(self, input_shape):
         return input_shape

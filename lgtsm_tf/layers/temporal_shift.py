@@ -1,6 +1,8 @@
 """TemporalShift: the fixed, parameter-free temporal shift module (TSM)."""
 
 import keras
+import numpy as np
+from keras import ops
 
 from lgtsm_tf.ops import temporal
 
@@ -29,16 +31,10 @@ class TemporalShift(keras.layers.Layer):
         group = temporal.shift_group_size(x.shape[-1], self.shift_ratio, self.shift_groups)
         if group == 0:
             return x
-        num_frames = keras.ops.shape(x)[1]
-        padded = temporal.pad_time(x[..., : group * self.shift_groups], 1, 1)
-        parts = [
-            temporal.frames_at_offset(padded, offset, 1, num_frames)[
-                ..., i * group : (i + 1) * group
-            ]
-            for i, offset in enumerate(temporal.group_offsets(self.shift_groups))
-        ]
-        parts.append(x[..., group * self.shift_groups :])
-        return temporal.concat_channels(parts)
+        taps = np.repeat(np.asarray(temporal.one_hot_taps(self.shift_groups, 3), "float32"),
+                         group, axis=1)
+        taps = ops.cast(ops.convert_to_tensor(taps), x.dtype)
+        return temporal.temporal_correlation(x, temporal.per_channel_taps(taps, x.shape[-1]))
 
     def compute_output_shape(self, input_shape):
         return input_shape
