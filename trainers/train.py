@@ -6,7 +6,6 @@ signal-triggered checkpoints, TensorBoard scalars and image summaries -> export 
 (`model_dir/generator.keras`) and the metric history (`model_dir/history.csv`).
 """
 
-import csv
 import json
 import os
 import sys
@@ -136,20 +135,6 @@ def build_models(weights):
     return generator, discriminator, vgg
 
 
-def write_history(model_dir, history):
-    if not history.history:
-        return
-    path = os.path.join(model_dir, "history.csv")
-    keys = sorted(history.history)
-    new_file = not os.path.exists(path)
-    with open(path, "a", newline="") as f:
-        writer = csv.writer(f)
-        if new_file:
-            writer.writerow(["epoch"] + keys)
-        for i, epoch in enumerate(history.epoch):
-            writer.writerow([epoch + 1] + [history.history[k][i] for k in keys])
-
-
 def main(argv):
     del argv
     import keras
@@ -158,7 +143,7 @@ def main(argv):
     from lgtsm_tf.training.gan import InpaintingGAN
     from lgtsm_tf.training.optimizers import guarded, reference_adam
     from lgtsm_tf.training.strategy import is_chief, make_strategy
-    from lgtsm_tf.training.summaries import ImageSummaryCallback
+    from lgtsm_tf.training.summaries import HistoryCSV, ImageSummaryCallback
 
     strategy = make_strategy(FLAGS.strategy, FLAGS.num_cpu_devices)
     chief = is_chief(strategy)
@@ -188,19 +173,26 @@ def main(argv):
         print(f"{'Resuming at' if step else 'Starting at'} step {step} of {FLAGS.train_steps}")
         callbacks = [CheckpointCallback(checkpoint, FLAGS.checkpoint_every, FLAGS.train_steps)]
         if chief:
+            history = HistoryCSV(os.path.join(FLAGS.model_dir, "history.csv"), gan.step)
+            callbacks.append(history)
             callbacks.append(keras.callbacks.TensorBoard(
                 os.path.join(FLAGS.model_dir, "logs"), update_freq=FLAGS.eval_every))
             if val_ds is not None:
                 callbacks.append(ImageSummaryCallback(next(iter(val_ds)), FLAGS.model_dir,
                                                       gan.step))
+        if step == 0 and val_ds is not None:
+            # The baseline every later validation is compared with.
+            logs = gan.evaluate(val_ds, return_dict=True, verbose=0)
+            print("Validation before training: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in sorted(logs.items()) if k != "skipped_steps"))
+            if chief:
+                history.record({f"val_{k}": v for k, v in logs.items()})
         initial_epoch = step // FLAGS.eval_every
         epochs = initial_epoch + -(-(FLAGS.train_steps - step) // FLAGS.eval_every)
-        history = gan.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch,
-                          steps_per_epoch=FLAGS.eval_every, validation_data=val_ds,
-                          callbacks=callbacks, verbose=FLAGS.verbose)
+        gan.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch,
+                steps_per_epoch=FLAGS.eval_every, validation_data=val_ds, callbacks=callbacks,
+                verbose=FLAGS.verbose)
         checkpoint.save()
-        if chief:
-            write_history(FLAGS.model_dir, history)
     if chief:
         path = os.path.join(FLAGS.model_dir, "generator.keras")
         gan.generator.save(path + ".partial.keras")

@@ -43,3 +43,37 @@ class ImageSummaryCallback(keras.callbacks.Callback):
             tf.summary.image("input_output_target", grid[None], step=step)
         os.makedirs(self.samples_dir, exist_ok=True)
         Image.fromarray(grid).save(os.path.join(self.samples_dir, f"step_{step:07d}.png"))
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """Appends each epoch's logs (training and validation metrics) to `path` as CSV rows keyed by
+    the global step, keeping earlier rows (resumed runs continue the same file)."""
+
+    def __init__(self, path, step_variable):
+        super().__init__()
+        self.path = path
+        self.step_variable = step_variable
+        self.rows = []
+        if os.path.exists(path):
+            import csv
+            with open(path, newline="") as f:
+                self.rows = list(csv.DictReader(f))
+
+    def record(self, logs):
+        row = {"step": int(self.step_variable.numpy())}
+        row.update({k: float(v) for k, v in (logs or {}).items()})
+        self.rows.append(row)
+        self._write()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.record(logs)
+
+    def _write(self):
+        import csv
+        keys = ["step"] + sorted({k for row in self.rows for k in row} - {"step"})
+        tmp = self.path + ".partial"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, keys)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(tmp, self.path)
