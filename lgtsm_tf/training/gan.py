@@ -72,6 +72,15 @@ class InpaintingGAN(keras.Model):
         if self.use_gan:
             self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras (3.15) traces the model on a batch reduced across replicas before `fit`, which
+        # fails under MultiWorkerMirroredStrategy for dict batches (CollectiveAllReduce cannot
+        # reduce a nested structure). The generator, discriminator and optimizer state exist
+        # already once `build_optimizers` ran, so there is nothing to trace.
+        if self.generator_optimizer.built:
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     @property
     def metrics(self):
         trackers = list(getattr(self, "loss_trackers", {}).values())
@@ -141,7 +150,12 @@ class InpaintingGAN(keras.Model):
         self.hole_l1.update_state(error, sample_weight=masks[..., 0])
         self.hole_psnr.update_state(frames, outputs, masks)
         self.hole_ssim.update_state(frames, outputs, masks)
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras (3.15) reduces the logs of multi-worker steps with reduce(axis=0), which
+            # needs a batch axis: give each scalar one.
+            logs = {k: ops.reshape(v, (1,)) for k, v in logs.items()}
+        return logs
 
     def get_config(self):
         return {
