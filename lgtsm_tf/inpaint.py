@@ -1,0 +1,120 @@
+r"""lgtsm-inpaint: inpaint a whole video (any length, any size) with a trained generator.
+
+  lgtsm-inpaint --video clip.mp4 --masks masks/ --output out.mp4 --model lgtsm.keras \
+      [--window 16 --overlap 6 --dilate 4 --batch_windows 1 --working_height 240 \
+       --resize_masks --lossless --compare --overwrite --precision fp32|bf16]
+
+--video   a video file, a folder of frames or one image.
+--masks   a folder of mask images, a mask video, or ONE mask image used for every frame; any
+          nonzero pixel is a hole (> 127 for mask videos, which lossy codecs blur); --invert_masks
+          for masks drawn with 0 = hole.
+--output  a video (.mp4/.m4v/.mov/.mkv: H.264 at the source frame rate; --lossless for
+          bit-exact RGB) or a folder of PNGs (a path without extension).
+--compare also writes <output stem>_compare.mp4: the input with the hole in translucent red |
+          the output, side by side.
+--model   a .keras file, a SavedModel directory, a training directory (generator.keras
+          [+ TF checkpoints]) or an authors' checkpoint (.pth/.pt/.tar/.ckpt/.npz, --variant).
+
+Existing output is never replaced without --overwrite, and on any error nothing is left at
+--output (or the compare path): frames are written under hidden temporary names and moved into
+place only when everything succeeded. Errors print one line naming the file and the problem and
+exit with status 1. The windowing, blending and mask rules are in `lgtsm_tf.inference`.
+"""
+
+import os
+import sys
+
+from absl import app, flags
+
+from lgtsm_tf import inference
+
+
+def define_flags(flag_values=flags.FLAGS):
+    """Defines the CLI's flags on `flag_values` (the global FLAGS when run as a program)."""
+    fv = flag_values
+    flags.DEFINE_string("video", None, "Input video file, frame folder or image.", flag_values=fv)
+    flags.DEFINE_string("masks", None, "Mask folder, mask video, or one mask image for all "
+                        "frames (nonzero = hole).", flag_values=fv)
+    flags.DEFINE_string("output", None, "Output video (.mp4/.m4v/.mov/.mkv) or PNG folder.",
+                        flag_values=fv)
+    flags.DEFINE_string("model", None, ".keras file, SavedModel dir, training dir, or reference "
+                        "checkpoint (.pth/.pt/.tar/.ckpt/.npz).", flag_values=fv)
+    flags.DEFINE_enum("variant", "lgtsm", ["lgtsm", "gtsm", "2d", "3d"],
+                      "Network variant of a reference checkpoint (--model .pth/.npz).",
+                      flag_values=fv)
+    flags.DEFINE_integer("window", inference.DEFAULT_WINDOW, "Frames per temporal window.",
+                         lower_bound=1, flag_values=fv)
+    flags.DEFINE_integer("overlap", inference.DEFAULT_OVERLAP,
+                         "Frames shared by consecutive windows (cross-faded), < window.",
+                         lower_bound=0, flag_values=fv)
+    flags.DEFINE_integer("dilate", 0, "Grow the holes by this many pixels.", lower_bound=0,
+                         flag_values=fv)
+    flags.DEFINE_integer("batch_windows", 1, "Windows per model call.", lower_bound=1,
+                         flag_values=fv)
+    flags.DEFINE_integer("working_height", None, "Run the model at this height (the width "
+                         "follows the aspect ratio unless --working_width is set).",
+                         lower_bound=inference.SIZE_MULTIPLE, flag_values=fv)
+    flags.DEFINE_integer("working_width", None, "Run the model at this width.",
+                         lower_bound=inference.SIZE_MULTIPLE, flag_values=fv)
+    flags.DEFINE_bool("resize_masks", False, "Resize masks whose size differs from the frames "
+                      "(nearest neighbour) instead of failing.", flag_values=fv)
+    flags.DEFINE_bool("invert_masks", False, "Masks are drawn with 0 = hole.", flag_values=fv)
+    flags.DEFINE_bool("lossless", False, "Lossless RGB H.264 output video (bit-exact frames).",
+                      flag_values=fv)
+    flags.DEFINE_bool("compare", False, "Also write <output stem>_compare.mp4 (input with the "
+                      "hole in red | output).", flag_values=fv)
+    flags.DEFINE_bool("overwrite", False, "Replace existing output.", flag_values=fv)
+    flags.DEFINE_enum("precision", "fp32", sorted(inference.PRECISIONS),
+                      "Model precision (bf16: Keras mixed_bfloat16 policy).", flag_values=fv)
+    flags.DEFINE_float("frame_rate", None, "Frame rate for inputs without one (frame folders, "
+                       f"images); default {inference.FALLBACK_FRAME_RATE}.", flag_values=fv)
+    flags.DEFINE_bool("progress", True, "Show a progress bar.", flag_values=fv)
+
+
+def inpaint_from_flags(fv) -> dict:
+    """Runs the CLI's work with parsed flags `fv`; raises on error. Returns the summary."""
+    missing = [name for name in ("video", "masks", "output", "model") if not fv[name].value]
+    if missing:
+        raise app.UsageError(f"missing required flag(s): {', '.join('--' + m for m in missing)}")
+    if fv.overlap >= fv.window:
+        raise ValueError(f"--overlap ({fv.overlap}) must be smaller than --window ({fv.window})")
+    output = fv.output
+    # Cheap checks first, so a wrong path fails before the model is loaded.
+    for what, path in (("--video", fv.video), ("--masks", fv.masks), ("--model", fv.model)):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such file or directory ({what})")
+    outputs = [output] + ([inference.compare_path(output)] if fv.compare else [])
+    inference.check_outputs(outputs, [fv.video, fv.masks], fv.overwrite)
+    working = None
+    if fv.working_height or fv.working_width:
+        working = (fv.working_height, fv.working_width)
+    inpainter = inference.VideoInpainter.from_path(
+        fv.model, variant=fv.variant, window=fv.window, overlap=fv.overlap, dilate=fv.dilate,
+        batch_windows=fv.batch_windows, working_size=working, precision=fv.precision,
+        resize_masks=fv.resize_masks, progress=fv.progress)
+    summary = inpainter.inpaint_files(
+        fv.video, fv.masks, output, overwrite=fv.overwrite, lossless=fv.lossless,
+        compare=fv.compare, frame_rate=fv.frame_rate, invert_masks=fv.invert_masks)
+    print(f"wrote {summary['frames']} frames to {summary['output']}"
+          + (f" and {summary['compare']}" if summary["compare"] else ""))
+    return summary
+
+
+def main(argv, flag_values=flags.FLAGS):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        inpaint_from_flags(flag_values)
+    except (ValueError, OSError, ImportError) as e:
+        print(f"lgtsm-inpaint: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run():
+    define_flags()
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
