@@ -1,47 +1,42 @@
-"""The package's end-to-end check until training lands (`lgtsm-demo`).
+"""The package's main job end to end (`lgtsm-demo`, run by `bash scripts/main.sh`).
 
-1. Reference parity: if the golden vectors produced by the authors' PyTorch code are found
-   (`--golden_dir`, default ../shared/golden beside the checkout), loads each reference
-   generator/discriminator and prints the max abs difference to the authors' outputs.
-2. Model sizes: parameters of every variant at nf=64 and the LGTSM / 3D ratio.
-3. A forward pass of the paper-size LGTSM generator (nf=64) on a synthetic 8-frame 180x320 clip
-   with moving free-form masks, written as `output.mp4` and `compare.png` (input with the hole
-   in red | output) under `--output_dir/<timestamp>/`.
+1. Reference parity, when the authors' golden vectors are found (`--golden_dir`, default
+   ../shared/golden beside the checkout): max abs difference of each converted network.
+2. Demo training: `trainers/train.py --flagfile=trainers/configs/demo.flags` on the embedded
+   clips (scikit-image photographs with synthetic camera motion; no download), into
+   `<run>/model` (checkpoints, TensorBoard logs, samples, history.csv, generator.keras).
+3. Whole-video inpainting of a validation clip the model never saw (OpenCV's `tree.avi` when
+   `lgtsm_tf.samples` fetched it into `--samples_dir`, else an embedded validation clip) with
+   moving free-form masks, through `lgtsm_tf.inference.VideoInpainter`: `input.mp4`,
+   `masks/`, `output.mp4` and `output_compare.mp4` (input with the hole in red | output).
+4. A report: validation hole L1 before and after training (and `curve.png` of its history),
+   and hole PSNR of the clip's output against the original frames.
 
-The network is untrained here (random weights): the holes are filled with noise-like colour. This
-shows the pipeline and the shapes, not inpainting quality; training is `trainers/train.py`.
+Everything goes to `--output_dir/<timestamp>/`.
 """
 
+import csv
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
 from absl import app, flags
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("golden_dir", None,
                     "Folder with the authors' golden vectors; default ../shared/golden.")
-flags.DEFINE_string("output_dir", "outputs/demo", "Where to write the demo's files.")
-flags.DEFINE_integer("frames", 8, "Frames in the sample clip.")
-flags.DEFINE_integer("height", 180, "Clip height (multiple of 4).")
-flags.DEFINE_integer("width", 320, "Clip width (multiple of 4).")
-flags.DEFINE_integer("seed", 0, "Seed for the clip, masks and weights.")
-
-
-def sample_clip(num_frames, height, width, seed):
-    """A smooth, textured clip with a slow diagonal pan: uint8 [T, H, W, 3]."""
-    rng = np.random.default_rng(seed)
-    big_h, big_w = height + 4 * num_frames, width + 8 * num_frames
-    yy, xx = np.mgrid[0:big_h, 0:big_w].astype(np.float32)
-    canvas = np.zeros((big_h, big_w, 3), np.float32)
-    for c in range(3):
-        for _ in range(6):
-            fy, fx = rng.uniform(0.005, 0.05, size=2)
-            phase = rng.uniform(0, 2 * np.pi)
-            canvas[..., c] += np.sin(fy * yy + fx * xx + phase)
-    canvas = (canvas - canvas.min()) / (canvas.max() - canvas.min())
-    return np.stack([(255 * canvas[4 * t:4 * t + height, 8 * t:8 * t + width]).astype(np.uint8)
-                     for t in range(num_frames)])
+flags.DEFINE_string("output_dir", "outputs/demo", "Where the run folder is created.")
+flags.DEFINE_string("train_flagfile", os.path.join(REPO, "trainers", "configs", "demo.flags"),
+                    "Flagfile of the demo training.")
+flags.DEFINE_integer("train_steps", 0, "Override the flagfile's --train_steps (0: keep).")
+flags.DEFINE_string("samples_dir", os.path.join("data", "samples"),
+                    "Where `python -m lgtsm_tf.samples` put the real clips (optional).")
+flags.DEFINE_integer("clip_frames", 40, "Frames of the validation clip to inpaint.")
+flags.DEFINE_integer("seed", 0, "Seed of the validation clip's masks.")
 
 
 def _parity_report(golden_dir):
@@ -65,65 +60,120 @@ def _parity_report(golden_dir):
               f"discriminator max|diff| {np.abs(d_out - d_expected).max():.2e}")
 
 
-def _sizes_report():
-    from lgtsm_tf.models import VARIANTS, build_discriminator, build_generator, count_parameters
-    print("Parameters at nf=64 (reference counting):")
-    counts = {}
-    for variant in VARIANTS:
-        counts[variant] = count_parameters(build_generator(variant, nf=64))
-        disc = count_parameters(build_discriminator(variant, nf=64))
-        print(f"  {variant:6s} generator {counts[variant]:>11,}   discriminator {disc:>11,}")
-    print(f"  lgtsm / 3d generator parameters: {counts['lgtsm'] / counts['3d']:.3f}")
+def _train(model_dir):
+    cmd = [sys.executable, os.path.join(REPO, "trainers", "train.py"),
+           f"--flagfile={FLAGS.train_flagfile}", f"--model_dir={model_dir}"]
+    if FLAGS.train_steps:
+        cmd.append(f"--train_steps={FLAGS.train_steps}")
+    print("Training:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=REPO)
 
 
-def _compare_image(frames, masks, output):
-    """Rows of [input with the hole in red | output], uint8 [T*H, 2*W, 3]."""
-    shown = frames.copy()
-    shown[masks[..., 0] > 0] = (255, 0, 0)
-    return np.concatenate([np.concatenate([a, b], axis=1) for a, b in zip(shown, output)], 0)
+def _validation_clip(num_frames):
+    """(uint8 [T, H, W, 3] frames, description): tree.avi if fetched, else embedded."""
+    from lgtsm_tf.video_io import read_video
+    tree = os.path.join(FLAGS.samples_dir, "tree.avi")
+    if os.path.exists(tree):
+        from PIL import Image
+        frames, _ = read_video(tree, max_frames=num_frames)
+        frames = np.stack([np.asarray(Image.fromarray(f).resize((192, 144), Image.BILINEAR))
+                           for f in frames])
+        return frames, f"{tree} (OpenCV sample footage, first {len(frames)} frames, 192x144)"
+    from lgtsm_tf.data import embedded_clips
+    clip = embedded_clips("validation", num_frames=num_frames, height=128, width=192,
+                          seed=FLAGS.seed)[0]
+    return clip, (f"embedded validation clip ({num_frames} frames, 192x128; photograph not used "
+                  f"in training)")
+
+
+def _history(model_dir):
+    path = os.path.join(model_dir, "history.csv")
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("val_hole_l1")]
+    return [(int(r["step"]), float(r["val_hole_l1"])) for r in rows]
+
+
+def _plot(points, path, title):
+    """A small line chart (PIL) of (step, value) points."""
+    from PIL import Image, ImageDraw
+    width, height, margin = 640, 360, 50
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    steps = [p[0] for p in points]
+    values = [p[1] for p in points]
+    lo, hi = 0.0, max(values) * 1.1
+    s_hi = max(max(steps), 1)
+
+    def xy(step, value):
+        return (margin + (width - 2 * margin) * step / s_hi,
+                height - margin - (height - 2 * margin) * (value - lo) / (hi - lo))
+
+    draw.line([(margin, margin), (margin, height - margin), (width - margin, height - margin)],
+              fill="black")
+    for i in range(5):
+        v = lo + (hi - lo) * i / 4
+        draw.text((5, xy(0, v)[1] - 6), f"{v:.3f}", fill="black")
+    for i in range(5):
+        s = s_hi * i / 4
+        draw.text((xy(s, lo)[0] - 10, height - margin + 8), f"{int(s)}", fill="black")
+    draw.line([xy(s, v) for s, v in points], fill=(200, 30, 30), width=2)
+    for s, v in points:
+        x, y = xy(s, v)
+        draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=(200, 30, 30))
+    draw.text((margin, 15), title, fill="black")
+    draw.text((width // 2 - 20, height - 20), "step", fill="black")
+    image.save(path)
 
 
 def main(argv):
     del argv
-    from PIL import Image
-
-    import keras
-
+    from lgtsm_tf.inference import VideoInpainter
     from lgtsm_tf.masks import moving_stroke_masks
-    from lgtsm_tf.models import build_generator
-    from lgtsm_tf.video_io import write_video
+    from lgtsm_tf.metrics import psnr
+    from lgtsm_tf.video_io import read_video, write_frame_folder, write_video
 
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    golden_dir = FLAGS.golden_dir or os.path.join(repo, "..", "shared", "golden")
+    start = time.time()
+    run_dir = os.path.abspath(os.path.join(FLAGS.output_dir, time.strftime("%Y%m%d-%H%M%S")))
+    os.makedirs(run_dir, exist_ok=False)
+    golden_dir = FLAGS.golden_dir or os.path.join(REPO, "..", "shared", "golden")
     if os.path.isdir(os.path.join(golden_dir, "lgtsm-nf16")):
         _parity_report(golden_dir)
     else:
         print(f"Reference parity: skipped, no golden vectors at {golden_dir} (--golden_dir)")
-    _sizes_report()
 
-    keras.utils.set_random_seed(FLAGS.seed)
-    frames = sample_clip(FLAGS.frames, FLAGS.height, FLAGS.width, FLAGS.seed)
-    masks = moving_stroke_masks(FLAGS.frames, FLAGS.height, FLAGS.width, "object_like_middle",
-                                num_strokes=(2, 4), rng=FLAGS.seed)[..., None]
-    generator = build_generator("lgtsm", nf=64)
-    inputs = {"frames": frames[None].astype(np.float32) / 255.0,
-              "masks": masks[None].astype(np.float32)}
-    generator(inputs)  # build and warm up
-    start = time.perf_counter()
-    output = generator(inputs).numpy()[0]
-    seconds = time.perf_counter() - start
-    output = np.round(np.clip(output, 0.0, 1.0) * 255.0).astype(np.uint8)
-    known = masks[..., 0] == 0
-    assert np.array_equal(output[known], frames[known]), "known pixels changed"
+    model_dir = os.path.join(run_dir, "model")
+    _train(model_dir)
 
-    out_dir = os.path.join(FLAGS.output_dir, time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs(out_dir, exist_ok=False)
-    write_video(os.path.join(out_dir, "output.mp4"), output, frame_rate=8)
-    Image.fromarray(_compare_image(frames, masks, output)).save(os.path.join(out_dir, "compare.png"))
-    print(f"Forward pass: LGTSM nf=64 (untrained weights) on 1x{FLAGS.frames}x{FLAGS.height}x"
-          f"{FLAGS.width} in {seconds:.2f} s; hole ratio {masks.mean():.1%}; known pixels "
-          f"unchanged.")
-    print(f"Wrote {out_dir}/output.mp4 and {out_dir}/compare.png")
+    frames, description = _validation_clip(FLAGS.clip_frames)
+    t, h, w, _ = frames.shape
+    masks = moving_stroke_masks(t, h, w, "object_like_small", num_strokes=(2, 3), rng=FLAGS.seed)
+    write_video(os.path.join(run_dir, "input.mp4"), frames, frame_rate=12, lossless=True)
+    write_frame_folder(os.path.join(run_dir, "masks"), masks * 255)
+    inpainter = VideoInpainter.from_path(model_dir, window=16, overlap=6)
+    result = inpainter.inpaint_files(os.path.join(run_dir, "input.mp4"),
+                                     os.path.join(run_dir, "masks"),
+                                     os.path.join(run_dir, "output.mp4"), lossless=True,
+                                     compare=True)
+    output, _ = read_video(result["output"])
+    hole_psnr = float(psnr(frames[None] / 255.0, output[None] / 255.0,
+                           masks[None, ..., None].astype(np.float32)))
+    blank = np.where(masks[..., None] > 0, 0, frames)  # the hole left black, for reference
+    blank_psnr = float(psnr(frames[None] / 255.0, blank[None] / 255.0,
+                            masks[None, ..., None].astype(np.float32)))
+
+    history = _history(model_dir)
+    _plot(history, os.path.join(run_dir, "curve.png"), "validation hole L1 (embedded clips)")
+    first, last = history[0][1], history[-1][1]
+    print("\n=== lgtsm-demo summary ===")
+    print(f"Validation hole L1: {first:.4f} at step {history[0][0]} -> {last:.4f} at step "
+          f"{history[-1][0]} ({100 * (first - last) / first:.0f}% lower)")
+    print(f"Inpainted {description}; hole ratio {masks.mean():.1%}.")
+    print(f"Hole PSNR of the output: {hole_psnr:.2f} dB (the hole left black: {blank_psnr:.2f} dB)")
+    print(f"Files in {run_dir}:")
+    for name in ("input.mp4", "masks/", "output.mp4", "output_compare.mp4", "curve.png",
+                 "model/generator.keras", "model/samples/", "model/logs/ (tensorboard)"):
+        print(f"  {name}")
+    print(f"Total time {time.time() - start:.0f} s")
 
 
 def run():
