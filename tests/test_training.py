@@ -1,11 +1,8 @@
 """The GAN train step: policies, non-finite steps, distribution, the training CLI."""
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np

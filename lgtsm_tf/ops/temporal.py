@@ -7,7 +7,6 @@ the PREVIOUS frame otherwise (for 2 groups: group 0 <- x[t+1], group 1 <- x[t-1]
 the clip are zeros.
 """
 
-
 from keras import ops
 
 
