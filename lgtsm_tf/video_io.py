@@ -341,7 +341,6 @@ class _VideoFileSource:
             if not streams:
                 raise ValueError(f"{path}: no video stream in container (or it holds no frames)")
             stream = streams[0]
-            stream.thread_type = "AUTO"
             self._stream = stream
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             self.frame_rate = Fraction(rate) if rate else None
