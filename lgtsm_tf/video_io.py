@@ -758,7 +758,47 @@ def _check_parent(path: str) -> None:
         raise FileNotFoundError(f"{path}: parent directory {parent} does not exist")
 
 
-class VideoWriter:
+class _AtomicWriter:
+    """Shared behaviour of the writers: a context manager that commits on a clean exit and
+    discards everything on an exception; `write`, `close` and `abort` are the subclass's."""
+
+    _state = "closed"
+    _count = 0
+    _size = None
+
+    @property
+    def frames_written(self) -> int:
+        return self._count
+
+    @property
+    def size(self) -> Optional[Tuple[int, int]]:
+        """``(H, W)`` fixed by the first frame (``None`` before it)."""
+        return self._size
+
+    def write_frames(self, frames: Iterable) -> None:
+        """Append every frame of an iterable or a ``uint8 [T, H, W, 3]`` array."""
+        for frame in frames:
+            self.write(frame)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self):
+        # Never commit from a finaliser: an unclosed writer is discarded.
+        try:
+            if self._state == "open":
+                self.abort()
+        except Exception:
+            pass
+
+
+class VideoWriter(_AtomicWriter):
     """Write RGB frames to an H.264 video (mp4 by default; .m4v/.mov/.mkv also accepted).
 
     Use as a context manager; the file appears at ``path`` only when the block exits without
@@ -829,15 +869,6 @@ class VideoWriter:
         self._count = 0
         self._state = "open"
 
-    @property
-    def frames_written(self) -> int:
-        return self._count
-
-    @property
-    def size(self) -> Optional[Tuple[int, int]]:
-        """``(H, W)`` fixed by the first frame (``None`` before it)."""
-        return self._size
-
     def _open_stream(self, height: int, width: int) -> None:
         options = {"movflags": "+faststart"} if self._muxer in ("mp4", "mov") else {}
         self._container = av.open(self._tmp, mode="w", format=self._muxer, options=options)
@@ -891,11 +922,6 @@ class VideoWriter:
             raise
         self._count += 1
 
-    def write_frames(self, frames: Iterable) -> None:
-        """Append every frame of an iterable or a ``uint8 [T, H, W, 3]`` array."""
-        for frame in frames:
-            self.write(frame)
-
     def close(self) -> None:
         """Flush, close and move the file into place. Raises if no frame was written."""
         if self._state != "open":
@@ -933,25 +959,8 @@ class VideoWriter:
         except FileNotFoundError:
             pass
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-    def __del__(self):
-        # Never commit from a finaliser: an unclosed writer is discarded.
-        try:
-            if getattr(self, "_state", "closed") == "open":
-                self.abort()
-        except Exception:
-            pass
-
-
-class FrameFolderWriter:
+class FrameFolderWriter(_AtomicWriter):
     """Write frames as ``00000.png``, ``00001.png``, ... into ``folder`` (lossless).
 
     Frames go to a hidden sibling folder ``.<name>.partial-XXXX`` and are moved into ``folder``
@@ -988,14 +997,6 @@ class FrameFolderWriter:
         self._count = 0
         self._state = "open"
 
-    @property
-    def frames_written(self) -> int:
-        return self._count
-
-    @property
-    def size(self) -> Optional[Tuple[int, int]]:
-        return self._size
-
     def write(self, frame) -> None:
         """Append one ``uint8 [H, W, 3]`` RGB frame (grey ``[H, W]`` also accepted)."""
         if self._state != "open":
@@ -1017,11 +1018,6 @@ class FrameFolderWriter:
             self.abort()
             raise
         self._count += 1
-
-    def write_frames(self, frames: Iterable) -> None:
-        """Append every frame of an iterable or a ``uint8 [T, H, W, 3]`` array."""
-        for frame in frames:
-            self.write(frame)
 
     def close(self) -> None:
         """Move the frames into ``folder``. Raises if no frame was written."""
@@ -1059,22 +1055,6 @@ class FrameFolderWriter:
             return
         self._state = "aborted"
         shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-    def __del__(self):
-        try:
-            if getattr(self, "_state", "closed") == "open":
-                self.abort()
-        except Exception:
-            pass
 
 
 def write_video(
