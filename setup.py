@@ -49,6 +49,7 @@ setup(
         "console_scripts": [
             "lgtsm-convert=export.convert_torch_checkpoint:run",
             "lgtsm-demo=lgtsm_tf.demo:run",
+            "lgtsm-evaluate=lgtsm_tf.evaluate:run",
             "lgtsm-inpaint=lgtsm_tf.inpaint:run",
             "lgtsm-make-masks=lgtsm_tf.make_masks:run",
         ],
