@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 import shutil
+import warnings
 from fractions import Fraction
 from typing import Iterable, Optional, Tuple, Union
 
@@ -246,6 +247,25 @@ def _binarize_image_mask(img: Image.Image, path: str) -> np.ndarray:
     return (arr != 0).astype(np.uint8)
 
 
+def _is_soft_mask(img: Image.Image) -> bool:
+    """An 8-bit grey/RGB mask drawn as 0/255 with values in between (antialiased or resampled
+    edges), which binarising as nonzero = hole silently widens. Instance-label images (small
+    labels 1, 2, ...) and palette images are not soft."""
+    if img.mode not in ("L", "RGB", "RGBA", "LA"):
+        return False
+    arr = np.asarray(img)
+    if arr.ndim == 3:
+        arr = arr[..., :3] if img.mode != "LA" else arr[..., 0]
+    values = np.unique(arr)
+    return bool(values[-1] == 255 and np.any((values > 0) & (values < 255)))
+
+
+def _warn_soft_mask(path: str, once_for=None) -> None:
+    where = f"{once_for}: masks such as {path}" if once_for else path
+    warnings.warn(f"{where}: mask is not binary (values between 0 and 255); thresholded as "
+                  f"nonzero = hole", UserWarning, stacklevel=3)
+
+
 def read_mask(path: PathLike, invert: bool = False) -> np.ndarray:
     """Read one mask image; nonzero = hole.
 
@@ -259,6 +279,8 @@ def read_mask(path: PathLike, invert: bool = False) -> np.ndarray:
       value > 0, so every nonzero instance label counts as hole.
     * lossy files (JPEG, lossy WebP): threshold > 127 instead of > 0, because compression
       noise makes black pixels slightly nonzero.
+    * a lossless 8-bit 0/255 mask with values in between (antialiased edges) is binarised the
+      same way (nonzero = hole) with a `UserWarning` naming the file.
 
     Args:
       path: mask image file.
@@ -271,7 +293,10 @@ def read_mask(path: PathLike, invert: bool = False) -> np.ndarray:
       FileNotFoundError / ValueError naming the file.
     """
     path = os.fspath(path)
-    mask = _binarize_image_mask(_open_image(path), path)
+    img = _open_image(path)
+    if _is_soft_mask(img):
+        _warn_soft_mask(path)
+    mask = _binarize_image_mask(img, path)
     if invert:
         mask = 1 - mask
     return np.ascontiguousarray(mask, dtype=np.uint8)
@@ -645,7 +670,18 @@ class MaskReader(_StreamBase):
         self.path = os.fspath(path)
         self.invert = bool(invert)
         _check_exists(self.path)
-        read = lambda p: read_mask(p, invert=self.invert)  # noqa: E731
+        warned = []
+
+        def read(p):
+            # One warning per mask source for soft (non-binary) masks, not one per frame.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                mask = read_mask(p, invert=self.invert)
+            if caught and not warned:
+                warned.append(p)
+                _warn_soft_mask(p, once_for=self.path)
+            return mask
+
         if os.path.isdir(self.path):
             source = _FolderSource(self.path, read)
         elif _is_single_image(self.path):

@@ -226,6 +226,33 @@ class MaskTest(TempDirTest):
         inverted = vio.read_mask(path, invert=True)
         np.testing.assert_array_equal(inverted, (index == 0).astype(np.uint8))
 
+    def test_soft_masks_are_thresholded_with_one_warning_per_source(self):
+        folder = self.p("soft")
+        os.mkdir(folder)
+        soft = np.zeros((H, W), np.uint8)
+        soft[10:20, 10:20] = 255
+        soft[9, 10:20] = 128  # an antialiased edge
+        for i in range(3):
+            Image.fromarray(soft).save(os.path.join(folder, f"{i:05d}.png"))
+        with self.assertWarnsRegex(UserWarning, "mask is not binary") as caught:
+            masks = vio.read_masks(folder)
+        self.assertIn(folder, str(caught.warning))
+        self.assertEqual(int(masks[0].sum()), 110)  # the edge counts as hole
+        import warnings
+        with warnings.catch_warnings(record=True) as all_warnings:
+            warnings.simplefilter("always")
+            vio.read_masks(folder)
+        self.assertLen([w for w in all_warnings if "not binary" in str(w.message)], 1)
+        for name, values in (("binary.png", (0, 255)), ("labels.png", (0, 1, 2))):
+            arr = np.zeros((H, W), np.uint8)
+            for k, v in enumerate(values):
+                arr[k * 5:(k + 1) * 5] = v
+            Image.fromarray(arr).save(self.p(name))
+            with warnings.catch_warnings(record=True) as none:
+                warnings.simplefilter("always")
+                vio.read_mask(self.p(name))
+            self.assertEmpty([w for w in none if "not binary" in str(w.message)])
+
     def test_rgb_mask_any_channel(self):
         rgb = np.zeros((H, W, 3), np.uint8)
         rgb[0:4, 0:4] = (255, 255, 255)
