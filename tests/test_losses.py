@@ -414,3 +414,7 @@ class VGGFeaturesTest(TestCase):
                 for layer in loaded:
                     for got, want in zip(layer.get_weights(), expected[layer.name]):
                         self.assertAllEqual(got, want)
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -333,3 +333,7 @@ class DistributedTest(TestCase):
         self.assertAllClose(r["psnr"], r["single_psnr"], rtol=1e-6)
         self.assertAllClose(r["ssim"], r["single_ssim"], rtol=1e-6)
         self.assertEqual(r["count"], 11.0)  # 12 frames, one without holes
+
+
+if __name__ == "__main__":
+    tf.test.main()
