@@ -240,18 +240,21 @@ def _binarize_image_mask(img: Image.Image, path: str) -> np.ndarray:
         raise ValueError(f"{path}: unsupported mask image mode {mode!r}")
     # Lossy formats: JPEG ringing puts small nonzero values around edges and in flat black
     # areas; threshold at > 127 like lossy mask videos. Lossless formats: any nonzero.
-    fmt = (img.format or "").upper()
-    lossy = fmt in ("JPEG", "MPO") or (fmt == "WEBP" and _webp_is_lossy(path))
-    if lossy and arr.dtype == np.uint8:
+    if _is_lossy_image(img, path) and arr.dtype == np.uint8:
         return (arr > DEFAULT_VIDEO_MASK_THRESHOLD).astype(np.uint8)
     return (arr != 0).astype(np.uint8)
 
 
-def _is_soft_mask(img: Image.Image) -> bool:
+def _is_lossy_image(img: Image.Image, path: str) -> bool:
+    fmt = (img.format or "").upper()
+    return fmt in ("JPEG", "MPO") or (fmt == "WEBP" and _webp_is_lossy(path))
+
+
+def _is_soft_mask(img: Image.Image, path: str) -> bool:
     """An 8-bit grey/RGB mask drawn as 0/255 with values in between (antialiased or resampled
     edges), which binarising as nonzero = hole silently widens. Instance-label images (small
-    labels 1, 2, ...) and palette images are not soft."""
-    if img.mode not in ("L", "RGB", "RGBA", "LA"):
+    labels 1, 2, ...), palette images and lossy files (thresholded at > 127) are not soft."""
+    if img.mode not in ("L", "RGB", "RGBA", "LA") or _is_lossy_image(img, path):
         return False
     arr = np.asarray(img)
     if arr.ndim == 3:
@@ -294,7 +297,7 @@ def read_mask(path: PathLike, invert: bool = False) -> np.ndarray:
     """
     path = os.fspath(path)
     img = _open_image(path)
-    if _is_soft_mask(img):
+    if _is_soft_mask(img, path):
         _warn_soft_mask(path)
     mask = _binarize_image_mask(img, path)
     if invert:
