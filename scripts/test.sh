@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
-"$VENV_PY" -m pip install -q -e ".[dev]"
+"$VENV_PY" -m pip install -q -e ".[dev,export]"
+# The TF Serving protos: --no-deps, because its metadata would pull the full `tensorflow` wheel
+# on top of tensorflow-cpu.
+"$VENV_PY" -m pip install -q --no-deps "tensorflow-serving-api==2.21.0"
 # PyTorch is optional (reading the authors' .pth files). Install it only when a local CPU wheel is
 # at hand, never as a multi-GB download; its tests skip with a reason otherwise.
 if ! "$VENV_PY" -c "import torch" >/dev/null 2>&1; then
