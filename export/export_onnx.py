@@ -21,6 +21,8 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from lgtsm_tf.cli import run_command  # noqa: E402
+
 PROG = "lgtsm-export-onnx"
 
 
@@ -55,16 +57,9 @@ def export_from_flags(fv) -> dict:
 
 
 def main(argv, flag_values=flags.FLAGS):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from lgtsm_tf.export.onnx_export import OnnxExportError
 
-    try:
-        export_from_flags(flag_values)
-    except (OnnxExportError, ValueError, OSError, ImportError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(PROG, argv, export_from_flags, flag_values, errors=(OnnxExportError,))
 
 
 def run():

@@ -28,6 +28,8 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from lgtsm_tf.cli import run_command  # noqa: E402
+
 PROG = "lgtsm-export-savedmodel"
 
 
@@ -80,14 +82,7 @@ def export_from_flags(fv) -> dict:
 
 
 def main(argv, flag_values=flags.FLAGS):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        export_from_flags(flag_values)
-    except (ValueError, OSError, ImportError, AssertionError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(PROG, argv, export_from_flags, flag_values, errors=(AssertionError,))
 
 
 def run():

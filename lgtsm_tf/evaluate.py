@@ -35,10 +35,10 @@ Errors print one line naming the file and the problem and exit with status 1; no
 """
 
 import math
-import sys
 
 from absl import app, flags
 
+from lgtsm_tf.cli import run_command
 from lgtsm_tf.evaluation import evaluator, report
 
 
@@ -105,14 +105,7 @@ def evaluate_from_flags(fv) -> dict:
 
 
 def main(argv, flag_values=flags.FLAGS):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        evaluate_from_flags(flag_values)
-    except (ValueError, OSError, ImportError) as e:
-        print(f"lgtsm-evaluate: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command("lgtsm-evaluate", argv, evaluate_from_flags, flag_values)
 
 
 def run():

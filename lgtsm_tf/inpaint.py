@@ -22,11 +22,11 @@ exit with status 1. The windowing, blending and mask rules are in `lgtsm_tf.infe
 """
 
 import os
-import sys
 
 from absl import app, flags
 
 from lgtsm_tf import inference
+from lgtsm_tf.cli import run_command
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -101,14 +101,7 @@ def inpaint_from_flags(fv) -> dict:
 
 
 def main(argv, flag_values=flags.FLAGS):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        inpaint_from_flags(flag_values)
-    except (ValueError, OSError, ImportError) as e:
-        print(f"lgtsm-inpaint: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command("lgtsm-inpaint", argv, inpaint_from_flags, flag_values)
 
 
 def run():
