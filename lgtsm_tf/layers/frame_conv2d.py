@@ -4,7 +4,7 @@ import keras
 
 from lgtsm_tf.layers.learnable_temporal_shift import LearnableTemporalShift
 from lgtsm_tf.layers.padded_conv import PaddedConv
-from lgtsm_tf.ops import temporal
+from lgtsm_tf.ops import subpixel, temporal
 
 TEMPORAL_SHIFTS = ("none", "fixed", "learnable")
 
@@ -53,11 +53,24 @@ class FrameConv2D(PaddedConv):
             self.shift.build(input_shape)
         self.build_conv(input_shape[-1])
 
-    def call(self, x, training=False):
+    def call(self, x, training=False, upsampled=False):
+        """x [B, T, H, W, C_in] -> [B, T, H', W', filters].
+
+        upsampled=True: the convolution of nearest-x2-upsampled x, returned as its four phases
+        [B, T, H + o_h, W + o_w, 4 * filters] (`interleave` gives [B, T, 2H, 2W, filters]);
+        requires `subpixel_upsampling`.
+        """
         if self.shift is not None:
-            x = self.shift(x)
+            x = self.shift(x)  # the shift is per pixel, so it commutes with the upsampling
         frames, batch_time = temporal.fold_time(x)
-        return temporal.unfold_time(self.convolve(frames, training), batch_time)
+        y = (self.convolve_upsampled(frames, training) if upsampled
+             else self.convolve(frames, training))
+        return temporal.unfold_time(y, batch_time)
+
+    def interleave(self, phases):
+        """[B, T, H + o_h, W + o_w, 4 * filters] phases -> [B, T, 2H, 2W, filters]."""
+        frames, batch_time = temporal.fold_time(phases)
+        return temporal.unfold_time(subpixel.interleave(frames, self.phase_offsets), batch_time)
 
     def compute_output_shape(self, input_shape):
         b, t, h, w, _ = input_shape

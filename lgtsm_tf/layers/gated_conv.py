@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from lgtsm_tf.ops import temporal
+
 
 class GatedConv(keras.layers.Layer):
     """out = sigmoid(gating(x)) * feature(x), both branches convolutions of the same video.
@@ -33,8 +35,18 @@ class GatedConv(keras.layers.Layer):
             if not branch.built:
                 branch.build(input_shape)
 
-    def call(self, x, training=False):
-        return ops.sigmoid(self.gating(x, training=training)) * self.feature(x, training=training)
+    def call(self, x, training=False, upsampled=False):
+        """x [B, T, H, W, C_in] -> [B, T, H', W', filters].
+
+        upsampled=True: the layer applied to nearest-x2-upsampled x (the reference's "deconv").
+        2D branches compute it at x's resolution, phase by phase (`lgtsm_tf.ops.subpixel`), and
+        gate the phases before interleaving them; others upsample first.
+        """
+        if upsampled and not self.feature.subpixel_upsampling:
+            x, upsampled = temporal.upsample_nearest2x(x), False
+        kwargs = {"training": training, **({"upsampled": True} if upsampled else {})}
+        y = ops.sigmoid(self.gating(x, **kwargs)) * self.feature(x, **kwargs)
+        return self.feature.interleave(y) if upsampled else y
 
     def compute_output_shape(self, input_shape):
         return self.feature.compute_output_shape(input_shape)

@@ -2,7 +2,6 @@
 
 import keras
 
-from lgtsm_tf.ops import temporal
 
 
 @keras.saving.register_keras_serializable(package="lgtsm_tf")
@@ -10,7 +9,8 @@ class GatedUpsample(keras.layers.Layer):
     """The reference's "deconv": nearest-neighbour x2 in H and W, then a gated convolution.
 
     Input [B, T, H, W, C] -> `conv`'s output on [B, T, 2H, 2W, C]. `conv` is a `GatedConv2D` or
-    `GatedConv3D` (or its serialized config). There is no transposed convolution.
+    `GatedConv3D` (or its serialized config). There is no transposed convolution. 2D gated
+    convolutions compute this without materialising the upsampled video (`GatedConv.call`).
     """
 
     def __init__(self, conv, **kwargs):
@@ -31,7 +31,7 @@ class GatedUpsample(keras.layers.Layer):
         return (b, t, None if h is None else 2 * h, None if w is None else 2 * w, c)
 
     def call(self, x, training=False):
-        return self.conv(temporal.upsample_nearest2x(x), training=training)
+        return self.conv(x, training=training, upsampled=True)
 
     def compute_output_shape(self, input_shape):
         return self.conv.compute_output_shape(self._upsampled_shape(input_shape))

@@ -3,8 +3,11 @@
 import math
 
 import keras
+import tensorflow as tf
 from keras import ops
 
+from lgtsm_tf.ops import subpixel
+from lgtsm_tf.ops.convolution import convolve
 from lgtsm_tf.ops.spectral_norm import spectral_normalize
 
 
@@ -73,12 +76,36 @@ class PaddedConv(keras.layers.Layer):
 
         x: [N, spatial..., C_in] with `rank` spatial axes.
         """
-        if any(self.padding):
-            x = ops.pad(x, [(0, 0)] + [(p, p) for p in self.padding] + [(0, 0)])
-        y = ops.conv(x, self.effective_kernel(training), strides=self.strides, padding="valid",
-                     dilation_rate=self.dilation_rate)
-        if self.use_bias:
-            y = y + self.bias
+        y = convolve(x, ops.convert_to_tensor(self.effective_kernel(training)), self.strides,
+                     [(p, p) for p in self.padding], self.dilation_rate)
+        return self._bias_activation(y, self.bias)
+
+    @property
+    def subpixel_upsampling(self):
+        """True when `convolve_upsampled` has a phase form for this convolution."""
+        return self.rank == 2 and subpixel.supported(self.kernel_size, self.strides,
+                                                     self.padding, self.dilation_rate)
+
+    def convolve_upsampled(self, x, training=False):
+        """`convolve` of nearest-x2-upsampled x, computed at x's resolution (2D only).
+
+        x: [N, H, W, C_in]. Returns the four output phases [N, H + o_h, W + o_w, 4 * filters]
+        with bias and activation applied; `subpixel.interleave(y, self.phase_offsets)` makes
+        them the [N, 2H, 2W, filters] that `convolve` of the upsampled x gives (see
+        `lgtsm_tf.ops.subpixel`: 2.25x fewer multiply-adds for 3x3 kernels).
+        """
+        kernel, pads, _ = subpixel.phase_kernel(
+            ops.convert_to_tensor(self.effective_kernel(training)), self.padding)
+        y = convolve(x, kernel, (1, 1), pads, (1, 1))
+        return self._bias_activation(y, None if self.bias is None else ops.tile(self.bias, [4]))
+
+    @property
+    def phase_offsets(self):
+        return tuple(subpixel.axis_phases(k, p)[2] for k, p in zip(self.kernel_size, self.padding))
+
+    def _bias_activation(self, y, bias):
+        if bias is not None:
+            y = tf.nn.bias_add(y, ops.convert_to_tensor(bias))
         if self._activation_fn is not None:
             y = self._activation_fn(y)
         return y
