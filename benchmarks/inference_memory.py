@@ -1,13 +1,13 @@
 r"""Peak memory of whole-video inference: is it flat in video length?
 
-  python benchmarks/inference_memory.py [--frames 60,300] [--height 240 --width 432] \
-      [--nf 16 --window 16 --overlap 6 --batch_windows 1]
+  python -m benchmarks.inference_memory [--frames 60,300] [--height 240 --width 432] \
+      [--variant lgtsm --nf 16 --window 16 --overlap 6 --batch_windows 1 --threads 0] [--json]
 
 For each length, a synthetic 432x240 clip (moving colour waves + noise, H.264 mp4, 25 fps) and
 moving-ellipse masks (a PNG folder) are written to a temporary directory, then a FRESH Python
 process runs `VideoInpainter.inpaint_files` on them (mp4 in -> mp4 out, streamed decode and
-encode) with an LGTSM generator (`--nf`, random weights: memory and time do not depend on the
-weights). The child reports:
+encode) with a generator of `--variant` and `--nf` (random weights: memory and time do not
+depend on the weights). The child reports:
 
 * peak RSS of the whole process (`getrusage(RUSAGE_SELF).ru_maxrss`: Python, TensorFlow,
   model, traces, buffers), and
@@ -91,7 +91,12 @@ def child(args):
     from lgtsm_tf.inference import VideoInpainter
 
     keras.utils.set_random_seed(0)
-    generator = lgtsm_tf.build_generator("lgtsm", nf=args.nf)
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    generator = lgtsm_tf.build_generator(args.variant, nf=args.nf)
     inpainter = VideoInpainter(generator, window=args.window, overlap=args.overlap,
                                batch_windows=args.batch_windows)
     rng = np.random.default_rng(1)
@@ -143,7 +148,7 @@ def run_case(num_frames, args, folder):
            f"--masks={masks}", f"--output={os.path.join(folder, 'out.mp4')}",
            f"--nf={args.nf}", f"--window={args.window}", f"--overlap={args.overlap}",
            f"--batch_windows={args.batch_windows}", f"--height={args.height}",
-           f"--width={args.width}"]
+           f"--width={args.width}", f"--variant={args.variant}", f"--threads={args.threads}"]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -156,7 +161,12 @@ def main():
     parser.add_argument("--frames", default="60,300", help="comma-separated clip lengths")
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--width", type=int, default=432)
+    parser.add_argument("--variant", default="lgtsm", choices=("lgtsm", "gtsm", "2d", "3d"))
     parser.add_argument("--nf", type=int, default=16, help="generator width (paper: 64)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="TensorFlow intra- and inter-op threads (0: its default)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON line {settings, results by length} instead")
     parser.add_argument("--window", type=int, default=16)
     parser.add_argument("--overlap", type=int, default=6)
     parser.add_argument("--batch_windows", type=int, default=1)
@@ -176,7 +186,13 @@ def main():
             results[n] = run_case(n, args, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-    print(f"LGTSM generator nf={args.nf} (random weights), window {args.window}, overlap "
+    if args.json:
+        print(json.dumps({"variant": args.variant, "nf": args.nf, "height": args.height,
+                          "width": args.width, "window": args.window, "overlap": args.overlap,
+                          "batch_windows": args.batch_windows, "threads": args.threads,
+                          "results": [results[n] for n in lengths]}))
+        return
+    print(f"{args.variant} generator nf={args.nf} (random weights), window {args.window}, overlap "
           f"{args.overlap}, batch_windows {args.batch_windows}; {args.width}x{args.height} "
           "H.264 in and out, PNG masks; one fresh process per row.\n")
     print("| frames | peak RSS, whole process (MB) | RSS before inference (MB) | "
