@@ -17,6 +17,9 @@ them). Runtimes:
 * torch: the authors' network in PyTorch (`benchmarks.torch_reference`: their layout and
   operations, checked against the golden outputs), `torch.set_num_threads(--threads)` (fp32).
 
+Other runtimes and precisions than TF fp32 also report how far their output is from TF fp32
+with the same weights (`max_abs_diff_vs_tf_fp32`, `hole_mean_abs_diff_vs_tf_fp32`).
+
 `--baseline torch` times the PyTorch network in the SAME process after the main runtime (each
 with its own warm-up), so `speedup` compares runs made under the same conditions. `--matmul`
 adds the machine's fp32 matmul GFLOP/s (`benchmarks.common.matmul_gflops`), measured in this
@@ -90,6 +93,23 @@ def tf_runner(args, frames, masks, workdir=None):
     return model, lambda: forward(frames, masks).numpy()
 
 
+def deviation_from_fp32(model, output, frames, masks):
+    """How far `output` (this runtime/precision) is from the same weights run by TensorFlow in
+    float32: max abs difference, and mean abs difference inside the holes (outside them the
+    input is copied), in [0, 1] pixel units."""
+    import keras
+    import numpy as np
+
+    from lgtsm_tf.export.savedmodel import float32_copy
+
+    reference = float32_copy(model)
+    expected = keras.ops.convert_to_numpy(reference({"frames": frames, "masks": masks}))
+    diff = np.abs(np.asarray(output, np.float32) - expected)
+    hole = np.broadcast_to(masks > 0.5, diff.shape)
+    return {"max_abs_diff_vs_tf_fp32": float(diff.max()),
+            "hole_mean_abs_diff_vs_tf_fp32": float(diff[hole].mean()) if hole.any() else 0.0}
+
+
 def onnxruntime_runner(args, frames, masks, workdir):
     """Exports the generator (SavedModel -> ONNX, parity-checked) and runs it in onnxruntime."""
     import onnxruntime as ort
@@ -151,6 +171,8 @@ def measure(args):
             model, run = runner(args, frames, masks, workdir)
             params = count_parameters(model)
         times = common.time_runs(run, args.runs)
+        if args.runtime != "torch" and (args.runtime, args.precision) != ("tf", "fp32"):
+            result.update(deviation_from_fp32(model, run(), frames, masks))
     median = common.summary(times)["median_s"]
     result.update(common.summary(times))
     result.update({

@@ -1,8 +1,8 @@
 r"""The benchmark table of every variant, as markdown (the README's "Speed" section).
 
   python -m benchmarks.report [--variants lgtsm,gtsm,2d,3d] [--nf 64] [--threads 2] [--runs 3] \
-      [--sections forward,train,memory] [--memory_frames 24,96] [--output FILE.md] \
-      [--results FILE.json]
+      [--sections forward,train,memory] [--train_bf16 lgtsm] [--memory_frames 16,64] \
+      [--output FILE.md] [--results FILE.json]
 
 Every number comes from a fresh child process (`benchmarks.forward`, `benchmarks.train_step`,
 `benchmarks.inference_memory`) on a 1 x 8 x 180 x 320 clip (paper width nf 64 by default):
@@ -15,10 +15,12 @@ Every number comes from a fresh child process (`benchmarks.forward`, `benchmarks
 * memory: peak memory of whole-video inference (mp4 in, mp4 out) against video length.
 
 A failed measurement is shown as "failed" with its reason below the table, never as a number.
-The whole report at nf 64 takes about an hour on 2 cores (3d is the slowest).
+The whole report at nf 64 takes about an hour on 2 cores (3d and bf16 training are the
+slowest). `--results` is rewritten after every measurement.
 """
 
 import argparse
+import importlib.util
 import json
 import sys
 import time
@@ -43,8 +45,11 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--train_runs", type=int, default=2)
+    parser.add_argument("--train_bf16", default="lgtsm",
+                        help="variants whose bf16 training step is measured ('all' or a list; "
+                             "a bf16 step takes about 4 min at nf 64 on 2 cores)")
     parser.add_argument("--sections", default="forward,train,memory")
-    parser.add_argument("--memory_frames", default="24,96",
+    parser.add_argument("--memory_frames", default="16,64",
                         help="video lengths of the memory section")
     parser.add_argument("--output", help="also write the markdown here")
     parser.add_argument("--results", help="also write every child's JSON result here")
@@ -54,17 +59,27 @@ def parse_args(argv=None):
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {common.VARIANTS}")
     args.sections = [s for s in args.sections.split(",") if s]
+    args.train_bf16 = (list(args.variants) if args.train_bf16 == "all"
+                       else [v for v in args.train_bf16.split(",") if v])
     if set(args.sections) - {"forward", "train", "memory"}:
         parser.error("--sections takes forward, train and memory")
     return args
 
 
 class Collector:
-    """Runs children, keeps their results and failures, shows progress on stderr."""
+    """Runs children, keeps their results and failures, shows progress on stderr, and (with
+    `path`) rewrites the JSON results file after every child, so an interrupted report keeps
+    what it measured."""
 
-    def __init__(self):
+    def __init__(self, path=None):
         self.results = []
         self.failures = []
+        self.path = path
+
+    def save(self):
+        if self.path:
+            with open(self.path, "w") as f:
+                json.dump({"results": self.results, "failures": self.failures}, f, indent=1)
 
     def run(self, label, module, child_args):
         start = time.perf_counter()
@@ -75,24 +90,46 @@ class Collector:
             reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
             self.failures.append(f"{label}: {reason}")
             print(f"[report] {label} FAILED: {reason}", file=sys.stderr, flush=True)
+            self.save()
             return None
         print(f"[report] {label} done in {time.perf_counter() - start:.0f} s",
               file=sys.stderr, flush=True)
         self.results.append({"label": label, **result})
+        self.save()
         return result
 
 
+NOT_INSTALLED = "not installed"
+
+
+def missing_modules(runtime):
+    """Python modules a runtime needs that are not installed (empty if it can run)."""
+    needs = {"onnxruntime": ("onnxruntime", "tf2onnx", "onnx"), "torch": ("torch",)}
+    return [m for m in needs.get(runtime, ()) if importlib.util.find_spec(m) is None]
+
+
 def _fps(result):
+    if result == NOT_INSTALLED:
+        return NOT_INSTALLED
     return "failed" if result is None else f"{result['frames_per_s']:.2f}"
 
 
 def forward_section(args, collect):
     shape = ["--nf", str(args.nf), "--frames", str(args.frames), "--height", str(args.height),
              "--width", str(args.width), "--threads", str(args.threads), "--runs", str(args.runs)]
-    rows = []
+    rows, notes = [], []
+    for runtime in ("onnxruntime", "torch"):
+        if missing_modules(runtime):
+            notes.append(f"{runtime}: {NOT_INSTALLED} ({', '.join(missing_modules(runtime))}; "
+                         f"`pip install -e .[export,torch]` or scripts/benchmarks.sh)")
     for variant in args.variants:
         cells = {}
         for key, runtime, precision, extra in FORWARD_COLUMNS:
+            if missing_modules(runtime):
+                cells[key] = NOT_INSTALLED
+                continue
+            if "--baseline" in extra and missing_modules("torch"):
+                extra = [e for e in extra if e not in ("--baseline", "torch")]
             cells[key] = collect.run(f"forward {variant} {runtime} {precision}", "forward",
                                      ["--variant", variant, "--runtime", runtime,
                                       "--precision", precision, *shape, *extra])
@@ -109,14 +146,15 @@ def forward_section(args, collect):
     ]
     for variant, cells in rows:
         main = cells["tf_fp32"]
-        any_result = next((c for c in cells.values() if c), None)
+        any_result = next((c for c in cells.values() if isinstance(c, dict)), None)
         params = f"{any_result['params']:,}" if any_result else "failed"
         flops = (f"{any_result['gflops_per_frame']:.1f} "
                  f"({(main or any_result)['executed_gflops_per_frame']:.1f})"
                  if any_result else "failed")
         if main:
-            torch_fps = f"{main['baseline_frames_per_s']:.2f}"
-            speedup = f"{main['speedup']:.2f}x"
+            torch_fps = (f"{main['baseline_frames_per_s']:.2f}" if "speedup" in main
+                         else NOT_INSTALLED)
+            speedup = f"{main['speedup']:.2f}x" if "speedup" in main else "n/a"
             achieved = f"{main['achieved_gflop_per_s']:.0f} ({main['executed_gflop_per_s']:.0f})"
             fraction = (f"{100 * main['fraction_of_matmul']:.0f}% "
                         f"({100 * main['executed_fraction_of_matmul']:.0f}%)")
@@ -127,6 +165,7 @@ def forward_section(args, collect):
                      f"{_fps(cells['ort_fp32'])} | {torch_fps} | {speedup} | {achieved} | "
                      f"{fraction} |")
     matmuls = [c["tf_fp32"]["matmul_gflop_per_s"] for _, c in rows if c["tf_fp32"]]
+    lines += [""] + notes if notes else []
     if matmuls:
         lines += ["", f"fp32 matmul, measured in each TF fp32 process: "
                       f"{min(matmuls):.0f}-{max(matmuls):.0f} GFLOP/s (best of square "
@@ -142,13 +181,20 @@ def train_section(args, collect):
     for variant in args.variants:
         cells = []
         for precision in ("fp32", "bf16"):
+            if precision == "bf16" and variant not in args.train_bf16:
+                cells.append("not run")
+                continue
             result = collect.run(f"train_step {variant} {precision}", "train_step", [
                 "--variant", variant, "--nf", str(args.nf), "--d_nf", str(args.nf),
                 "--frames", str(args.frames), "--height", str(args.height),
                 "--width", str(args.width), "--threads", str(args.threads),
                 "--precision", precision, "--runs", str(args.train_runs)])
-            cells.append("failed" if result is None else f"{result['median_s']:.1f}")
+            cells.append("failed" if result is None else f"{result['median_s']:.3g}")
         lines.append(f"| {variant} | {' | '.join(cells)} |")
+    if set(args.variants) - set(args.train_bf16):
+        lines += ["", "bf16 steps are measured for " + (", ".join(args.train_bf16) or "no variant")
+                  + " only (`--train_bf16 all` for every variant): TensorFlow's CPU bf16 "
+                  "gradients are far slower than fp32 on this kind of machine."]
     return lines
 
 
@@ -177,7 +223,7 @@ def memory_section(args, collect):
 
 def main(argv=None):
     args = parse_args(argv)
-    collect = Collector()
+    collect = Collector(args.results)
     start = time.perf_counter()
     sections = {"forward": forward_section, "train": train_section, "memory": memory_section}
     body = []
@@ -197,9 +243,7 @@ def main(argv=None):
     if args.output:
         with open(args.output, "w") as f:
             f.write(text + "\n")
-    if args.results:
-        with open(args.results, "w") as f:
-            json.dump(collect.results, f, indent=1)
+    collect.save()
     return 1 if collect.failures else 0
 
 

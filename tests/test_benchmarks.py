@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import unittest
+from unittest import mock
 
 import numpy as np
 from absl.testing import parameterized
@@ -32,8 +33,6 @@ class TorchReferenceTest(TestCase):
         self.assertLess(golden_max_diff(os.path.join(GOLDEN_DIR, f"{variant}-nf16")), 1e-6)
 
     def test_missing_weights_are_named(self):
-        import torch  # noqa: F401
-
         from benchmarks.torch_reference import ReferenceGenerator, load_reference_state
 
         with self.assertRaisesRegex(KeyError, "lacks .* weights"):
@@ -79,6 +78,12 @@ class ForwardCliTest(TestCase):
                                                                         variant))
         self.assertGreater(r["frames_per_s"], 0)
         self.assertEqual(r["params"], count_parameters(build_generator(variant, nf=8)))
+        # The same weights as TF fp32: fp32 runtimes agree closely, bf16 roughly.
+        tolerance = 1e-4 if precision == "fp32" else 0.1
+        self.assertLess(r["max_abs_diff_vs_tf_fp32"], tolerance)
+        self.assertLessEqual(r["hole_mean_abs_diff_vs_tf_fp32"], r["max_abs_diff_vs_tf_fp32"])
+        if precision != "fp32":
+            self.assertGreater(r["max_abs_diff_vs_tf_fp32"], 0)  # really ran in bf16
 
     @parameterized.parameters(
         (["--height", "30"], "multiples of 4"),
@@ -119,10 +124,12 @@ class FakeCollector(report.Collector):
             return None
         base = {"frames_per_s": 2.0, "params": 1234567, "gflops_per_frame": 140.37,
                 "executed_gflops_per_frame": 121.94, "median_s": 4.0}
-        if "tf fp32" in label:
-            base.update(baseline_frames_per_s=0.5, speedup=4.0, achieved_gflop_per_s=280.7,
-                        executed_gflop_per_s=243.9, fraction_of_matmul=1.25,
-                        executed_fraction_of_matmul=1.08, matmul_gflop_per_s=225.0)
+        if "--matmul" in child_args:
+            base.update(achieved_gflop_per_s=280.7, executed_gflop_per_s=243.9,
+                        fraction_of_matmul=1.25, executed_fraction_of_matmul=1.08,
+                        matmul_gflop_per_s=225.0)
+        if "--baseline" in child_args:
+            base.update(baseline_frames_per_s=0.5, speedup=4.0)
         if module == "inference_memory":
             base = {"results": [{"frames": 24, "peak_rss_mb": 1000.0, "rss_before_mb": 900.0,
                                  "inference_peak_mb": 950.0, "seconds": 12.0}]}
@@ -149,6 +156,25 @@ class ReportTest(TestCase):
         self.assertIn("| 2.00 | 2.00 | failed | 2.00 |", forward)
         self.assertIn("| 2d | failed |", memory)
         self.assertLen(collect.failures, 2)
+
+    def test_missing_runtimes_are_marked_not_installed(self):
+        def missing(runtime):
+            return ["torch"] if runtime == "torch" else []
+
+        with mock.patch.object(report, "missing_modules", missing):
+            lines = report.forward_section(report.parse_args(["--variants", "lgtsm"]),
+                                           FakeCollector())
+        self.assertIn("| lgtsm | 1,234,567 | 140.4 (121.9) | 2.00 | 2.00 | 2.00 | 2.00 | "
+                      "not installed | n/a | 281 (244) | 125% (108%) |", lines)
+        self.assertTrue(any(line.startswith("torch: not installed") for line in lines))
+
+    def test_train_rows_measure_bf16_only_where_asked(self):
+        collect = FakeCollector()
+        lines = report.train_section(report.parse_args(["--variants", "lgtsm,3d"]), collect)
+        self.assertIn("| lgtsm | 4 | 4 |", lines)
+        self.assertIn("| 3d | 4 | not run |", lines)
+        self.assertEqual([r["label"] for r in collect.results],
+                         ["train_step lgtsm fp32", "train_step lgtsm bf16", "train_step 3d fp32"])
 
     def test_memory_rows(self):
         lines = report.memory_section(report.parse_args(["--variants", "lgtsm"]), FakeCollector())
