@@ -20,6 +20,37 @@ VARIANTS = ("lgtsm", "gtsm", "2d", "3d")
 POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
+def clip_parser(doc):
+    """An argparse parser with the arguments every clip benchmark takes (variant, nf, clip shape,
+    threads, precision, runs, json); finish with `parse_clip_args`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--variant", default="lgtsm", choices=VARIANTS)
+    parser.add_argument("--nf", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--height", type=int, default=180)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="intra- and inter-op threads (0: the runtime's default)")
+    parser.add_argument("--precision", default="fp32", choices=sorted(POLICIES))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    return parser
+
+
+def parse_clip_args(parser, argv=None):
+    """Parses and checks the arguments of `clip_parser` (sizes, run count)."""
+    args = parser.parse_args(argv)
+    if args.height % 4 or args.width % 4:
+        parser.error(f"--height and --width must be multiples of 4 (the generator's contract; "
+                     f"whole-video inference pads), got {args.height}x{args.width}")
+    if args.runs < 1:
+        parser.error("--runs must be >= 1")
+    return args
+
+
 def configure_threads(threads):
     """Sets TensorFlow's intra- and inter-op thread pools to `threads` (0 = TF's default).
 

@@ -31,7 +31,6 @@ nominal FLOPs / time; `executed_gflops_per_frame` is what this package computes 
 as sub-pixel phases) and `executed_gflop_per_s` its arithmetic rate.
 """
 
-import argparse
 import os
 import sys
 import tempfile
@@ -40,29 +39,13 @@ from benchmarks import common
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variant", default="lgtsm", choices=common.VARIANTS)
-    parser.add_argument("--nf", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--height", type=int, default=180)
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--threads", type=int, default=2,
-                        help="intra- and inter-op threads (0: the runtime's default)")
-    parser.add_argument("--precision", default="fp32", choices=sorted(common.POLICIES))
+    parser = common.clip_parser(__doc__)
     parser.add_argument("--runtime", default="tf", choices=("tf", "xla", "onnxruntime", "torch"))
     parser.add_argument("--baseline", choices=("torch",),
                         help="also time this runtime in the same process; adds `speedup`")
     parser.add_argument("--matmul", action="store_true",
                         help="also measure the fp32 matmul GFLOP/s in this process")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--json", action="store_true", help="print one JSON line")
-    args = parser.parse_args(argv)
-    if args.height % 4 or args.width % 4:
-        parser.error(f"--height and --width must be multiples of 4 (the generator's contract; "
-                     f"whole-video inference pads), got {args.height}x{args.width}")
-    if args.runs < 1:
-        parser.error("--runs must be >= 1")
+    args = common.parse_clip_args(parser, argv)
     if args.precision != "fp32" and args.runtime in ("onnxruntime", "torch"):
         parser.error(f"--runtime {args.runtime} is measured in fp32 only")
     return args

@@ -90,12 +90,10 @@ def child(args):
     import lgtsm_tf
     from lgtsm_tf.inference import VideoInpainter
 
-    keras.utils.set_random_seed(0)
-    if args.threads:
-        import tensorflow as tf
+    from benchmarks.common import configure_threads
 
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    configure_threads(args.threads)
+    keras.utils.set_random_seed(0)
     generator = lgtsm_tf.build_generator(args.variant, nf=args.nf)
     inpainter = VideoInpainter(generator, window=args.window, overlap=args.overlap,
                                batch_windows=args.batch_windows)

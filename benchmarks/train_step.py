@@ -11,7 +11,6 @@ discriminator step; stage 1 = no discriminator. Optimisers are the reference's A
 the loss-scale guard as in training. One warm-up step (tracing), then the median of `--runs`.
 """
 
-import argparse
 import sys
 
 import numpy as np
@@ -20,23 +19,10 @@ from benchmarks import common
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variant", default="lgtsm", choices=common.VARIANTS)
-    parser.add_argument("--nf", type=int, default=64)
+    parser = common.clip_parser(__doc__)
     parser.add_argument("--d_nf", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--frames", type=int, default=8)
-    parser.add_argument("--height", type=int, default=180)
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--precision", default="fp32", choices=sorted(common.POLICIES))
     parser.add_argument("--stage", type=int, default=2, choices=(1, 2))
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    if args.height % 4 or args.width % 4:
-        parser.error("--height and --width must be multiples of 4")
-    return args
+    return common.parse_clip_args(parser, argv)
 
 
 def measure(args):
