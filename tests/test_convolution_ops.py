@@ -1,4 +1,4 @@
-"""lgtsm_tf.ops.convolution (explicit padding, native dilation) and lgtsm_tf.ops.subpixel."""
+"""lgtsm_tf.ops.convolution (PyTorch-style zero padding, native dilation) and lgtsm_tf.ops.subpixel."""
 
 import numpy as np
 import tensorflow as tf
@@ -78,6 +78,29 @@ class ConvolveTest(TestCase):
                             ex / tf.reduce_max(tf.abs(ex)), atol=tolerance)
         self.assertAllClose(tf.cast(gk, tf.float32) / tf.reduce_max(tf.abs(ek)),
                             ek / tf.reduce_max(tf.abs(ek)), atol=tolerance)
+
+
+    @parameterized.parameters("float32", "bfloat16")
+    def test_padded_convolutions_and_their_gradients_use_valid_padding(self, dtype):
+        # Conv2D's EXPLICIT padding keeps oneDNN off the gradient kernels (TensorFlow's generic
+        # ones are 2x slower in float32, 20x in bfloat16): convolve pads with tf.pad instead.
+        x = tf.zeros((1, 8, 9, 3), dtype)
+        kernel = tf.zeros((3, 3, 3, 2), dtype)
+
+        @tf.function
+        def grads(x, kernel):
+            with tf.GradientTape() as tape:
+                tape.watch([x, kernel])
+                y = convolve(x, kernel, (1, 1), ((1, 1), (1, 1)), (1, 1))
+                y = convolve(y, tf.ones((4, 4, 2, 2), dtype), (2, 2), ((1, 2), (2, 1)), (1, 1))
+            return tape.gradient(y, [x, kernel])
+
+        graph = grads.get_concrete_function(x, kernel).graph.as_graph_def()
+        nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+        convs = {n.op: n.attr["padding"].s for n in nodes if n.op.startswith("Conv2D")}
+        self.assertCountEqual(convs, ["Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"])
+        self.assertEqual(set(convs.values()), {b"VALID"})
+        self.assertIn("Pad", {n.op for n in nodes})
 
 
 class SubpixelTest(TestCase):
