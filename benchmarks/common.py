@@ -102,6 +102,24 @@ def time_runs(fn, runs, warmup=1):
     return times
 
 
+def time_alternating(fns, runs, warmup=1):
+    """Seconds of `runs` rounds of calls of each fn in `fns`, taken in turn (a, b, a, b, ...).
+
+    For ratios: the speed of a shared machine drifts over minutes, and alternating puts each
+    round of both under the same conditions. Returns one list of times per fn.
+    """
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, record in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return times
+
+
 def summary(times):
     return {"times_s": list(times), "median_s": statistics.median(times)}
 

@@ -20,8 +20,10 @@ them). Runtimes:
 Other runtimes and precisions than TF fp32 also report how far their output is from TF fp32
 with the same weights (`max_abs_diff_vs_tf_fp32`, `hole_mean_abs_diff_vs_tf_fp32`).
 
-`--baseline torch` times the PyTorch network in the SAME process after the main runtime (each
-with its own warm-up), so `speedup` compares runs made under the same conditions. `--matmul`
+`--baseline torch` times the PyTorch network in the SAME process, each with its own warm-up,
+then alternating with the main runtime run by run (a shared machine's speed drifts over
+minutes), so `speedup` (ratio of the medians) compares runs made under the same conditions;
+`speedup_range` is the lowest and highest ratio of one round. `--matmul`
 adds the machine's fp32 matmul GFLOP/s (`benchmarks.common.matmul_gflops`), measured in this
 process too, and the fraction of it that the forward pass achieves.
 
@@ -153,7 +155,11 @@ def measure(args):
             runner = tf_runner if args.runtime != "onnxruntime" else onnxruntime_runner
             model, run = runner(args, frames, masks, workdir)
             params = count_parameters(model)
-        times = common.time_runs(run, args.runs)
+        if args.baseline:
+            times, base_times = common.time_alternating(
+                [run, torch_runner(args, frames, masks)[1]], args.runs)
+        else:
+            times = common.time_runs(run, args.runs)
         if args.runtime != "torch" and (args.runtime, args.precision) != ("tf", "fp32"):
             result.update(deviation_from_fp32(model, run(), frames, masks))
     median = common.summary(times)["median_s"]
@@ -167,12 +173,13 @@ def measure(args):
         "executed_gflop_per_s": executed * num_frames / median / 1e9,
     })
     if args.baseline:
-        base_times = common.time_runs(torch_runner(args, frames, masks)[1], args.runs)
         base = common.summary(base_times)
+        rounds = [b / t for b, t in zip(base_times, times)]
         result.update({"baseline": args.baseline, "baseline_times_s": base["times_s"],
                        "baseline_median_s": base["median_s"],
                        "baseline_frames_per_s": num_frames / base["median_s"],
-                       "speedup": base["median_s"] / median})
+                       "speedup": base["median_s"] / median,
+                       "speedup_range": [min(rounds), max(rounds)]})
     if args.matmul:
         matmul = common.matmul_gflops()
         result.update({"matmul_gflop_per_s": matmul["gflop_per_s"],

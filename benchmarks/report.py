@@ -1,7 +1,7 @@
 r"""The benchmark table of every variant, as markdown (the README's "Speed" section).
 
   python -m benchmarks.report [--variants lgtsm,gtsm,2d,3d] [--nf 64] [--threads 2] [--runs 3] \
-      [--sections forward,train,memory] [--train_bf16 lgtsm] [--memory_frames 16,64] \
+      [--sections forward,train,memory] [--memory_frames 16,64] \
       [--output FILE.md] [--results FILE.json]
 
 Every number comes from a fresh child process (`benchmarks.forward`, `benchmarks.train_step`,
@@ -45,9 +45,6 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--train_runs", type=int, default=2)
-    parser.add_argument("--train_bf16", default="lgtsm",
-                        help="variants whose bf16 training step is measured ('all' or a list; "
-                             "a bf16 step takes about 4 min at nf 64 on 2 cores)")
     parser.add_argument("--sections", default="forward,train,memory")
     parser.add_argument("--memory_frames", default="16,64",
                         help="video lengths of the memory section")
@@ -59,8 +56,6 @@ def parse_args(argv=None):
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {common.VARIANTS}")
     args.sections = [s for s in args.sections.split(",") if s]
-    args.train_bf16 = (list(args.variants) if args.train_bf16 == "all"
-                       else [v for v in args.train_bf16.split(",") if v])
     if set(args.sections) - {"forward", "train", "memory"}:
         parser.error("--sections takes forward, train and memory")
     return args
@@ -181,9 +176,6 @@ def train_section(args, collect):
     for variant in args.variants:
         cells = []
         for precision in ("fp32", "bf16"):
-            if precision == "bf16" and variant not in args.train_bf16:
-                cells.append("not run")
-                continue
             result = collect.run(f"train_step {variant} {precision}", "train_step", [
                 "--variant", variant, "--nf", str(args.nf), "--d_nf", str(args.nf),
                 "--frames", str(args.frames), "--height", str(args.height),
@@ -191,10 +183,6 @@ def train_section(args, collect):
                 "--precision", precision, "--runs", str(args.train_runs)])
             cells.append("failed" if result is None else f"{result['median_s']:.3g}")
         lines.append(f"| {variant} | {' | '.join(cells)} |")
-    if set(args.variants) - set(args.train_bf16):
-        lines += ["", "bf16 steps are measured for " + (", ".join(args.train_bf16) or "no variant")
-                  + " only (`--train_bf16 all` for every variant): TensorFlow's CPU bf16 "
-                  "gradients are far slower than fp32 on this kind of machine."]
     return lines
 
 

@@ -64,6 +64,8 @@ class ForwardCliTest(TestCase):
         self.assertAllClose(r["achieved_gflop_per_s"],
                             r["gflops_per_frame"] * 4 / r["median_s"], rtol=1e-6)
         self.assertAllClose(r["speedup"], r["baseline_median_s"] / r["median_s"], rtol=1e-6)
+        rounds = np.array(r["baseline_times_s"]) / np.array(r["times_s"])
+        self.assertAllClose(r["speedup_range"], [rounds.min(), rounds.max()], rtol=1e-6)
         self.assertGreater(r["matmul_gflop_per_s"], 1.0)
         self.assertAllClose(r["fraction_of_matmul"],
                             r["achieved_gflop_per_s"] / r["matmul_gflop_per_s"], rtol=1e-6)
@@ -109,6 +111,17 @@ class TrainStepCliTest(TestCase):
         for term in ("l1", "perceptual", "style", "adversarial", "discriminator"):
             self.assertGreater(r["last_logs"][term], 0, term)
         self.assertEqual(r["last_logs"]["skipped_steps"], 0)
+
+
+class TimingTest(TestCase):
+
+    def test_alternating_takes_turns_after_each_warm_up(self):
+        calls = []
+        times = common.time_alternating([lambda: calls.append("a"), lambda: calls.append("b")],
+                                        runs=3)
+        self.assertEqual("".join(calls), "ab" + "ab" * 3)
+        self.assertEqual([len(t) for t in times], [3, 3])
+        self.assertTrue(all(t >= 0 for t in times[0] + times[1]))
 
 
 class FakeCollector(report.Collector):
@@ -168,13 +181,14 @@ class ReportTest(TestCase):
                       "not installed | n/a | 281 (244) | 125% (108%) |", lines)
         self.assertTrue(any(line.startswith("torch: not installed") for line in lines))
 
-    def test_train_rows_measure_bf16_only_where_asked(self):
+    def test_train_rows_measure_fp32_and_bf16(self):
         collect = FakeCollector()
         lines = report.train_section(report.parse_args(["--variants", "lgtsm,3d"]), collect)
         self.assertIn("| lgtsm | 4 | 4 |", lines)
-        self.assertIn("| 3d | 4 | not run |", lines)
+        self.assertIn("| 3d | 4 | 4 |", lines)
         self.assertEqual([r["label"] for r in collect.results],
-                         ["train_step lgtsm fp32", "train_step lgtsm bf16", "train_step 3d fp32"])
+                         ["train_step lgtsm fp32", "train_step lgtsm bf16", "train_step 3d fp32",
+                          "train_step 3d bf16"])
 
     def test_memory_rows(self):
         lines = report.memory_section(report.parse_args(["--variants", "lgtsm"]), FakeCollector())
