@@ -51,6 +51,27 @@ class TemporalShiftTest(TestCase):
         expected = shift_reference(x, _per_channel_taps(layer, channels))
         self.assertAllClose(layer(x), expected, atol=1e-6, rtol=0)
 
+    @parameterized.parameters((8, 1, 3), (13, 2, 5), (12, 6, 3))
+    def test_xla_compiled_uses_slices_and_equals_the_graph(self, channels, frames, width):
+        layer = LearnableTemporalShift(shift_width=width, per_channel=True)
+        x = tf.constant(np.random.default_rng(6).normal(size=(2, frames, 3, 5, channels)),
+                        tf.float32)
+        layer.build(x.shape)
+        _random_taps(layer, 7)
+        graph, xla = tf.function(layer), tf.function(layer, jit_compile=True)
+
+        def op_types(fn):
+            definition = fn.get_concrete_function(x).graph.as_graph_def()
+            nodes = list(definition.node) + [
+                n for f in definition.library.function for n in f.node_def]
+            return {n.op for n in nodes}
+
+        self.assertIn("DepthwiseConv2dNative", op_types(graph))
+        self.assertNotIn("DepthwiseConv2dNative", op_types(xla))
+        self.assertAllClose(xla(x), graph(x), atol=1e-6, rtol=0)
+        self.assertAllClose(xla(x), shift_reference(x.numpy(), _per_channel_taps(layer, channels)),
+                            atol=1e-6, rtol=0)
+
     @parameterized.parameters((8, False), (12, True), (5, False))
     def test_equals_grouped_conv3d(self, channels, per_channel):
         layer = LearnableTemporalShift(per_channel=per_channel)

@@ -7,6 +7,7 @@ the PREVIOUS frame otherwise (for 2 groups: group 0 <- x[t+1], group 1 <- x[t-1]
 the clip are zeros.
 """
 
+import tensorflow as tf
 from keras import ops
 
 
@@ -56,12 +57,32 @@ def temporal_correlation(x, taps):
       convolution with kernel (W, 1) over x viewed as [B, T, H*W, C]: exact, and 10-20x faster
       (forward + backward) on CPU than weighted sums of time-shifted slices, whose gradients
       are slow; the reshape keeps every size dynamic, so it exports to ONNX/TensorRT.
+      Inside an XLA-compiled function (`jit_compile=True`) it is the sum of shifted slices
+      instead: XLA fuses that into one loop, while its CPU depthwise convolution is 60x slower
+      than TensorFlow's (3.3 s against 50 ms on [1, 8, 180, 320, 64]).
     """
+    if _in_xla_function():
+        return _shifted_slices(x, taps)
     shape = ops.shape(x)
     frames = ops.reshape(x, (shape[0], shape[1], -1, x.shape[-1]))
     kernel = ops.reshape(taps, (taps.shape[0], 1, taps.shape[1], 1))
     y = ops.depthwise_conv(frames, kernel, strides=1, padding="same")
     return ops.reshape(y, shape)
+
+
+def _shifted_slices(x, taps):
+    width, frames = taps.shape[0], ops.shape(x)[1]
+    padded = ops.pad(x, [(0, 0), (width // 2, width // 2), (0, 0), (0, 0), (0, 0)])
+    return sum(padded[:, j:j + frames] * taps[j] for j in range(width))
+
+
+def _in_xla_function():
+    """Whether the graph being traced will be compiled by XLA (TensorFlow's own test)."""
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # a TensorFlow without it: the depthwise form is still correct
+        return False
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
 def fold_time(x):
