@@ -142,7 +142,7 @@ class FakeCollector(report.Collector):
                         fraction_of_matmul=1.25, executed_fraction_of_matmul=1.08,
                         matmul_gflop_per_s=225.0)
         if "--baseline" in child_args:
-            base.update(baseline_frames_per_s=0.5, speedup=4.0)
+            base.update(baseline_frames_per_s=0.5, speedup=4.0, speedup_range=[3.5, 4.25])
         if module == "inference_memory":
             base = {"results": [{"frames": 24, "peak_rss_mb": 1000.0, "rss_before_mb": 900.0,
                                  "inference_peak_mb": 950.0, "seconds": 12.0}]}
@@ -158,7 +158,7 @@ class ReportTest(TestCase):
         rows = [line for line in lines if line.startswith("| lgtsm") or line.startswith("| 3d")]
         self.assertLen(rows, 2)
         self.assertEqual(rows[0], "| lgtsm | 1,234,567 | 140.4 (121.9) | 2.00 | 2.00 | 2.00 | "
-                                  "2.00 | 0.50 | 4.00x | 281 (244) | 125% (108%) |")
+                                  "2.00 | 0.50 | 4.00x (3.50-4.25) | 281 (244) | 125% (108%) |")
         self.assertIn("225-225 GFLOP/s", "\n".join(lines))
 
     def test_failures_are_shown_not_numbers(self):
