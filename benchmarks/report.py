@@ -15,8 +15,8 @@ Every number comes from a fresh child process (`benchmarks.forward`, `benchmarks
 * memory: peak memory of whole-video inference (mp4 in, mp4 out) against video length.
 
 A failed measurement is shown as "failed" with its reason below the table, never as a number.
-The whole report at nf 64 takes about an hour on 2 cores (3d and bf16 training are the
-slowest). `--results` is rewritten after every measurement.
+The whole report at nf 64 takes about an hour on 2 cores (the 3d rows are the slowest).
+`--results` is rewritten after every measurement.
 """
 
 import argparse
