@@ -1,4 +1,4 @@
-"""lgtsm_tf.ops.convolution (PyTorch-style zero padding, native dilation) and lgtsm_tf.ops.subpixel."""
+"""lgtsm_tf.ops.convolution (PyTorch-style zero padding, native dilation) and .subpixel."""
 
 import numpy as np
 import tensorflow as tf

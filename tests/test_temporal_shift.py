@@ -69,8 +69,8 @@ class TemporalShiftTest(TestCase):
         self.assertIn("DepthwiseConv2dNative", op_types(graph))
         self.assertNotIn("DepthwiseConv2dNative", op_types(xla))
         self.assertAllClose(xla(x), graph(x), atol=1e-6, rtol=0)
-        self.assertAllClose(xla(x), shift_reference(x.numpy(), _per_channel_taps(layer, channels)),
-                            atol=1e-6, rtol=0)
+        expected = shift_reference(x.numpy(), _per_channel_taps(layer, channels))
+        self.assertAllClose(xla(x), expected, atol=1e-6, rtol=0)
 
     @parameterized.parameters((8, False), (12, True), (5, False))
     def test_equals_grouped_conv3d(self, channels, per_channel):
