@@ -20,7 +20,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from lgtsm_tf import inference
 from lgtsm_tf.export import files, savedmodel
 from tests import test_export_common as common
-from tests.testing import REPO
+from tests.testing import REPO, graph_nodes
 
 SHAPES = ((2, 4, 32, 32), (1, 3, 22, 30))  # [B, T, H, W]; the second is not a multiple of 4
 
@@ -184,9 +184,8 @@ def _graph_dtypes(saved_model_path):
     with open(os.path.join(saved_model_path, "saved_model.pb"), "rb") as f:
         proto.ParseFromString(f.read())
     graph = proto.meta_graphs[0].graph_def
-    nodes = list(graph.node) + [n for fn in graph.library.function for n in fn.node_def]
     found = set()
-    for node in nodes:
+    for node in graph_nodes(graph):
         for value in node.attr.values():
             if value.HasField("type"):
                 found.add(value.type)

@@ -6,7 +6,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from lgtsm_tf.layers import LearnableTemporalShift, TemporalShift
-from tests.testing import POLICIES, TestCase, shift_reference
+from tests.testing import POLICIES, TestCase, graph_nodes, shift_reference
 
 
 def _random_taps(layer, seed):
@@ -61,10 +61,7 @@ class TemporalShiftTest(TestCase):
         graph, xla = tf.function(layer), tf.function(layer, jit_compile=True)
 
         def op_types(fn):
-            definition = fn.get_concrete_function(x).graph.as_graph_def()
-            nodes = list(definition.node) + [
-                n for f in definition.library.function for n in f.node_def]
-            return {n.op for n in nodes}
+            return {n.op for n in graph_nodes(fn.get_concrete_function(x).graph.as_graph_def())}
 
         self.assertIn("DepthwiseConv2dNative", op_types(graph))
         self.assertNotIn("DepthwiseConv2dNative", op_types(xla))

@@ -31,6 +31,11 @@ def random_video(seed, batch=1, frames=4, height=32, width=32, hole_fraction=0.3
     }
 
 
+def graph_nodes(graph_def):
+    """Every NodeDef of a GraphDef, those inside its function library included."""
+    return list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+
+
 def shift_reference(x, taps):
     """numpy: y[t] = sum_j taps[j, c] * x[t + j - W//2, c] (zeros outside), x [B,T,H,W,C]."""
     width = taps.shape[0]
