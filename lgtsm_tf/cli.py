@@ -7,18 +7,21 @@ from absl import app
 USER_ERRORS = (ValueError, OSError, ImportError)
 
 
-def run_command(prog, argv, body, flag_values, errors=()):
+def run_command(prog, argv, body, flag_values, errors=(), traceback=False):
     """Runs `body(flag_values)` for a flags-only tool.
 
     A user error (bad input, missing file, missing optional dependency, or one of `errors`)
     prints `<prog>: error: <message>` to stderr and returns exit status 1 instead of a
-    traceback; positional arguments are rejected.
+    traceback (`traceback=True` re-raises it, for the full trace); positional arguments are
+    rejected.
     """
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
         body(flag_values)
     except USER_ERRORS + tuple(errors) as e:
+        if traceback:
+            raise
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -66,7 +66,11 @@ by `video_io` arrive already binarised by its rules, so this concerns arrays giv
 window without any hole pixel is not run through the model at all. A mask whose size differs
 from the frames is an error unless `resize_masks=True` (nearest-neighbour resize). Mask count
 different from the frame count is always an error (a single 2-D array, or a single mask image
-opened with `open_masks`, applies to every frame).
+opened with `open_masks`, applies to every frame). Both counts are the frames that *decode*
+(`video_io.count_frames`: a video file is decoded once, pixels discarded, before any model
+work; its header's count is only the progress bar's first guess), so a mismatch is reported
+before the model runs, naming both numbers. Masks without a single hole pixel in the whole
+video give a `UserWarning` at the end (the output then equals the input).
 """
 
 from __future__ import annotations
@@ -99,6 +103,7 @@ __all__ = [
     "compare_path",
     "compare_frame",
     "check_outputs",
+    "check_inputs",
     "VideoInpainter",
 ]
 
@@ -424,6 +429,13 @@ def _find_keras_file(folder: str) -> Optional[str]:
 
 
 def load_model(path, variant: str = "lgtsm"):
+    """`_load_model`, refusing (ValueError) a Keras model whose weights are not all finite."""
+    from lgtsm_tf.models import check_finite_weights
+
+    return check_finite_weights(_load_model(path, variant), os.fspath(path))
+
+
+def _load_model(path, variant: str = "lgtsm"):
     """Loads an inpainting generator from `path` (see `VideoInpainter.from_path` for the rules).
 
     Returns a `keras.Model`, or for a SavedModel a callable with the same dict -> frames
@@ -497,10 +509,22 @@ def _name(obj, default: str) -> str:
 
 
 def _known_length(obj) -> Optional[int]:
+    """The exact length of `obj` if it can be known before reading: array/list lengths, or a
+    reader's `num_frames` (video files are decoded once to count the frames that decode)."""
     n = getattr(obj, "num_frames", None)
     if n is None and isinstance(obj, (np.ndarray, list, tuple)):
         n = len(obj)
     return n
+
+
+def _count_note(obj, n: int) -> str:
+    """How `n` was counted, for messages about a video file's frame count (else '')."""
+    if getattr(obj, "kind", None) != "video":
+        return ""
+    header = getattr(obj, "estimated_frames", None)
+    if header is None or header == n:
+        return " (counted by decoding)"
+    return f" (counted by decoding; its header says {header})"
 
 
 class _Source:
@@ -518,9 +542,10 @@ class _Source:
         n_frames = _known_length(frames)
         n_masks = None if self.repeat_masks else _known_length(masks)
         if n_frames is not None and n_masks is not None and n_frames != n_masks:
-            raise ValueError(f"{self.masks_name}: has {n_masks} mask(s) but {self.frames_name} has "
-                             f"{n_frames} frame(s); they must match (or give one mask image for "
-                             "every frame)")
+            raise ValueError(f"{self.masks_name}: has {n_masks} mask(s)"
+                             f"{_count_note(masks, n_masks)} but {self.frames_name} has "
+                             f"{n_frames} frame(s){_count_note(frames, n_frames)}; mask count "
+                             "must equal frame count (or give one mask image for every frame)")
         self.num_frames_hint = n_frames
         self._frames = iter(frames)
         self._masks = itertools.repeat(masks) if single else iter(masks)
@@ -529,6 +554,7 @@ class _Source:
         self.length = None  # set when the frames run out
         self.size = None
         self.warned_nonbinary = False
+        self.hole_frames = 0  # frames read so far whose (dilated) mask has a hole pixel
 
     def count(self, limit: int) -> int:
         """min(limit, number of frames), reading frames as needed."""
@@ -589,7 +615,9 @@ class _Source:
                                  "resize_masks=True (--resize_masks) to resize masks (nearest)")
             hole = _resize_nearest(hole, size)
         hole = dilate_mask(hole, self.inpainter.dilate)
-        return _Frame(frame=frame, hole=hole, has_hole=bool(hole.any()))
+        has_hole = bool(hole.any())
+        self.hole_frames += has_hole
+        return _Frame(frame=frame, hole=hole, has_hole=has_hole)
 
     def any_hole(self, window: Window) -> bool:
         return any(self.records[f].has_hole for f in range(window.start, window.stop))
@@ -763,9 +791,11 @@ class VideoInpainter:
             single 2-D array used for every frame. Must have as many masks as frames.
 
         Frame/mask problems raise ValueError naming the file (readers' `path`) or "frames" /
-        "masks" and the index; checks that need the counts happen up front when both counts
-        are known (`num_frames` of the readers, array lengths), otherwise when the shorter
-        stream ends. Call parameters are checked now; reading starts at the first `next()`.
+        "masks" and the index; checks that need the counts happen now when both counts are
+        known (`num_frames` of the readers, which decodes a video file once to count its
+        frames, or array lengths), otherwise when the shorter stream ends. Call parameters are
+        checked now; reading starts at the first `next()`. If no mask has a hole pixel, a
+        `UserWarning` says so once the last frame is yielded.
         """
         source = _Source(self, frames, masks)
         return (out for _, out in self._run(source))
@@ -823,8 +853,11 @@ class VideoInpainter:
         if done != source.length or accum:  # pragma: no cover - planner invariant
             raise AssertionError(f"internal error: {done} of {source.length} frames produced")
         source.records.clear()
-        if bar is not None and source.num_frames_hint is None:
+        if bar is not None and source.num_frames_hint != done:
             bar.update(done, finalize=True)
+        if source.hole_frames == 0:
+            warnings.warn(f"{source.masks_name}: has no hole pixel in any of the {done} frame(s); "
+                          "the output equals the input", UserWarning, stacklevel=2)
 
     # -------------------------------------------------------------------------- files
 
@@ -846,12 +879,15 @@ class VideoInpainter:
           frame_rate: frame rate for inputs without one (folders, images); default 25.
           invert_masks: masks drawn with 0 = hole.
 
-        Nothing is left at `output` (or the compare path) if anything fails: the writers work
-        on hidden temporary names and are aborted on error.
+        Checked before any model work: the outputs (`check_outputs`: not existing, folder
+        writable) and the mask count against the frames that decode. Nothing is left at
+        `output` (or the compare path) if anything fails, KeyboardInterrupt included: the
+        writers work on hidden temporary names and are aborted on error (temporaries of a
+        killed earlier run for the same output are deleted when the writers start).
 
         Returns:
           {"frames": count, "output": path, "compare": path or None, "frame_rate": Fraction,
-           "model_calls": batches run}.
+           "model_calls": batches run, "hole_frames": frames with a hole pixel}.
         """
         output = os.fspath(output)
         is_video = _is_video_path(output)
@@ -860,6 +896,7 @@ class VideoInpainter:
         calls_before = self.model_calls
         with video_io.open_video(video, frame_rate=frame_rate) as reader, \
                 video_io.open_masks(masks, invert=invert_masks) as mask_reader:
+            source = _Source(self, reader, mask_reader)  # counts and compares, before any output
             rate = reader.frame_rate
             if rate is None:
                 rate = Fraction(FALLBACK_FRAME_RATE)
@@ -875,7 +912,7 @@ class VideoInpainter:
             try:
                 if cmp_path:
                     cmp_writer = video_io.VideoWriter(cmp_path, rate, overwrite=overwrite)
-                for record, out in self._run(_Source(self, reader, mask_reader)):
+                for record, out in self._run(source):
                     writer.write(out)
                     if cmp_writer is not None:
                         cmp_writer.write(compare_frame(record.frame, record.hole, out))
@@ -895,7 +932,7 @@ class VideoInpainter:
                             pass
                 raise
         return {"frames": count, "output": output, "compare": cmp_path, "frame_rate": rate,
-                "model_calls": self.model_calls - calls_before}
+                "model_calls": self.model_calls - calls_before, "hole_frames": source.hole_frames}
 
 
 # ----------------------------------------------------------------------------- file helpers
@@ -918,15 +955,32 @@ def compare_path(output) -> str:
 
 
 def check_outputs(outputs: Sequence[str], inputs: Sequence, overwrite: bool) -> None:
+    """Before any work: every output path must not be an input, must not exist (unless
+    `overwrite`, or it is an empty folder), and its folder must exist and be writable.
+
+    Raises ValueError / FileExistsError / FileNotFoundError / PermissionError naming the path.
+    """
     inputs = {os.path.realpath(os.fspath(p)) for p in inputs}
     for out in outputs:
         if os.path.realpath(out) in inputs:
             raise ValueError(f"{out}: output would replace an input file")
-        if os.path.exists(out) and not overwrite:
-            if os.path.isdir(out) and not os.listdir(out):
-                continue
+        if os.path.exists(out) and not overwrite and not (
+                os.path.isdir(out) and not os.listdir(out)):
             raise FileExistsError(f"{out}: already exists (pass overwrite=True / --overwrite "
                                   "to replace it)")
+        video_io.check_output_path(out)
+
+
+def check_inputs(video, masks, *, frame_rate=None, invert_masks: bool = False) -> int:
+    """Before loading a model: opens `video` and `masks` as `inpaint_files` does and checks the
+    mask count against the frames that decode (the counts are cached, so `inpaint_files` does
+    not decode to count again). Returns the number of frames.
+
+    Raises FileNotFoundError / ValueError naming the file (unreadable input, count mismatch).
+    """
+    with video_io.open_video(video, frame_rate=frame_rate) as reader, \
+            video_io.open_masks(masks, invert=invert_masks) as mask_reader:
+        return _Source(None, reader, mask_reader).num_frames_hint
 
 
 def compare_frame(frame: np.ndarray, hole: np.ndarray, output: np.ndarray) -> np.ndarray:

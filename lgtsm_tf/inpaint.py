@@ -15,13 +15,27 @@ r"""lgtsm-inpaint: inpaint a whole video (any length, any size) with a trained g
 --model   a .keras file, a SavedModel directory, a training directory (generator.keras
           [+ TF checkpoints]) or an authors' checkpoint (.pth/.pt/.tar/.ckpt/.npz, --variant).
 
-Existing output is never replaced without --overwrite, and on any error nothing is left at
---output (or the compare path): frames are written under hidden temporary names and moved into
-place only when everything succeeded. Errors print one line naming the file and the problem and
-exit with status 1. The windowing, blending and mask rules are in `lgtsm_tf.inference`.
+Checked before the model is loaded: the paths, that the output folder is writable, --frame_rate,
+and that the mask count equals the number of frames that decode (the video is decoded once to
+count them; container headers are often wrong, e.g. OpenCV's tree.avi declares 444 frames and
+holds 68). Existing output is never replaced without --overwrite, and on any error nothing is
+left at --output (or the compare path): frames are written under hidden temporary names and
+moved into place only when everything succeeded; temporaries left by a killed earlier run for
+the same output are deleted. Errors print one line naming the file and the problem and exit
+with status 1. Ctrl-C (SIGINT) and SIGTERM (timeout, docker stop, job schedulers) clean up the
+same way, print `lgtsm-inpaint: interrupted (SIGINT|SIGTERM); no output written` and exit with
+130 / 143. Warnings print as `lgtsm-inpaint: warning: ...`, e.g. when no mask has a hole pixel
+(the output then equals the input). The windowing, blending and mask rules are in
+`lgtsm_tf.inference`.
 """
 
+import contextlib
+import math
 import os
+import signal
+import sys
+import threading
+import warnings
 
 from absl import app, flags
 
@@ -78,6 +92,9 @@ def inpaint_from_flags(fv) -> dict:
         raise app.UsageError(f"missing required flag(s): {', '.join('--' + m for m in missing)}")
     if fv.overlap >= fv.window:
         raise ValueError(f"--overlap ({fv.overlap}) must be smaller than --window ({fv.window})")
+    if fv.frame_rate is not None and not (math.isfinite(fv.frame_rate) and fv.frame_rate > 0):
+        raise ValueError(f"--frame_rate={fv.frame_rate}: must be a positive, finite number of "
+                         "frames per second (e.g. 25 or 29.97)")
     output = fv.output
     # Cheap checks first, so a wrong path fails before the model is loaded.
     for what, path in (("--video", fv.video), ("--masks", fv.masks), ("--model", fv.model)):
@@ -85,6 +102,8 @@ def inpaint_from_flags(fv) -> dict:
             raise FileNotFoundError(f"{path}: no such file or directory ({what})")
     outputs = [output] + ([inference.compare_path(output)] if fv.compare else [])
     inference.check_outputs(outputs, [fv.video, fv.masks], fv.overwrite)
+    inference.check_inputs(fv.video, fv.masks, frame_rate=fv.frame_rate,
+                           invert_masks=fv.invert_masks)
     working = None
     if fv.working_height or fv.working_width:
         working = (fv.working_height, fv.working_width)
@@ -100,8 +119,66 @@ def inpaint_from_flags(fv) -> dict:
     return summary
 
 
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM, so it unwinds (and cleans up) like Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within the block SIGTERM raises `Terminated` (a KeyboardInterrupt) in the main thread.
+
+    The first SIGTERM puts the previous handler back, so a second one acts as before (by
+    default: the process ends at once). Outside the main thread this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    previous = signal.SIG_DFL if previous is None else previous
+
+    def handler(signum, frame):
+        del frame
+        signal.signal(signal.SIGTERM, previous)
+        raise Terminated(signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def warnings_as_lines(prog: str):
+    """Within the block a UserWarning prints as one line `<prog>: warning: <message>`."""
+    with warnings.catch_warnings():
+        show = warnings.showwarning
+
+        def one_line(message, category, filename, lineno, file=None, line=None):
+            if not issubclass(category, UserWarning):
+                return show(message, category, filename, lineno, file, line)
+            print(f"{prog}: warning: {message}", file=file or sys.stderr)
+
+        warnings.showwarning = one_line
+        yield
+
+
 def main(argv, flag_values=flags.FLAGS):
-    return run_command("lgtsm-inpaint", argv, inpaint_from_flags, flag_values)
+    prog = "lgtsm-inpaint"
+    try:
+        with sigterm_as_interrupt(), warnings_as_lines(prog):
+            return run_command(prog, argv, inpaint_from_flags, flag_values)
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: the writers have cleaned up
+        signum = getattr(e, "signum", signal.SIGINT)
+        if sys.stdout.isatty():  # end a progress bar's line first
+            print(flush=True)
+        print(f"{prog}: interrupted ({signal.Signals(signum).name}); no output written",
+              file=sys.stderr)
+        return 128 + signum
 
 
 def run():

@@ -20,17 +20,29 @@ time, so memory does not grow with video length. :func:`read_video` / :func:`rea
 load everything into one array for convenience.
 
 Writers (:class:`VideoWriter`, :class:`FrameFolderWriter`) write to a hidden temporary name
-next to the destination and rename it into place only when closed successfully; an exception
-inside the ``with`` block (or :meth:`abort`) removes the temporary, so failures never leave
-partial output. Both refuse to replace existing output unless ``overwrite=True``.
+next to the destination (``.<name>.partial-<8 hex digits>[.ext]``) and rename it into place
+only when closed successfully; an exception inside the ``with`` block (or :meth:`abort`)
+removes the temporary, so failures never leave partial output. A process killed outright
+(SIGKILL, power loss) cannot clean up: the next writer of the same destination deletes the
+temporaries matching that destination's pattern. Both refuse to replace existing output unless
+``overwrite=True``, and check up front that the destination's folder exists and is writable
+(:func:`check_output_path`), naming the path.
+
+Frame counts are what decodes (:func:`count_frames`, :attr:`VideoReader.num_frames`), never a
+container header's claim, which is kept as :attr:`VideoReader.estimated_frames` for progress
+bars only.
 """
 
 from __future__ import annotations
 
+import errno
+import math
 import os
 import re
 import secrets
 import shutil
+import tempfile
+import threading
 import warnings
 from fractions import Fraction
 from typing import Iterable, Optional, Tuple, Union
@@ -50,6 +62,7 @@ __all__ = [
     "list_frame_files",
     "read_image",
     "read_mask",
+    "count_frames",
     "VideoReader",
     "open_video",
     "read_video",
@@ -60,6 +73,7 @@ __all__ = [
     "FrameFolderWriter",
     "write_video",
     "write_frame_folder",
+    "check_output_path",
 ]
 
 #: File extensions (lower case) listed as frames/masks in a folder. Content decides decoding.
@@ -222,6 +236,48 @@ def _webp_is_lossy(path: str) -> bool:
     return True  # unknown: assume lossy (the safer threshold for noisy data)
 
 
+_ALPHA_MODES = ("RGBA", "LA", "RGBa", "La")
+
+
+def _alpha_mask_channel(arr: np.ndarray, mode: str, path: str, lossy: bool) -> np.ndarray:
+    """The channel an RGBA / LA mask's hole is read from: ``[H, W]`` colour or alpha.
+
+    Alpha that is the same everywhere carries no drawing: the colour decides (any channel).
+    Alpha that varies over a colour that is the same everywhere (a brush of one colour on a
+    transparent layer, as image editors export) is the drawing: alpha decides. When both vary
+    they must mark the same hole, else the mask is ambiguous and refused with how to convert.
+    """
+    colour, alpha = arr[..., :-1].max(axis=-1), arr[..., -1]
+    if np.all(alpha == alpha.flat[0]):
+        return colour
+    flat = arr[..., :-1].reshape(-1, arr.shape[-1] - 1)
+    if np.all(flat == flat[0]):
+        return alpha
+    hole = (lambda a: a > DEFAULT_VIDEO_MASK_THRESHOLD) if lossy else (lambda a: a != 0)
+    if np.array_equal(hole(colour), hole(alpha)):
+        return colour
+    raise ValueError(
+        f"{path}: {mode} mask whose colour and alpha channels mark different holes; save it "
+        "without alpha, either the colour (hole = nonzero colour; ImageMagick: convert IN "
+        "-alpha off OUT.png) or the alpha channel (hole = opaque; ImageMagick: convert IN "
+        f"-alpha extract OUT.png; Pillow: Image.open(IN).getchannel('A').save(OUT))")
+
+
+def _mask_channel(img: Image.Image, path: str) -> np.ndarray:
+    """The ``[H, W]`` values a non-palette mask image is binarised on (see read_mask)."""
+    mode = img.mode
+    arr = np.asarray(img)
+    if mode in _ALPHA_MODES:
+        return _alpha_mask_channel(arr, mode, path, _is_lossy_image(img, path))
+    if mode == "CMYK" or mode == "YCbCr" or mode == "LAB" or mode == "HSV":
+        arr = np.asarray(img.convert("RGB"))
+    if arr.ndim == 3:
+        arr = arr.max(axis=-1)
+    if arr.ndim != 2:
+        raise ValueError(f"{path}: unsupported mask image mode {mode!r}")
+    return arr
+
+
 def _binarize_image_mask(img: Image.Image, path: str) -> np.ndarray:
     mode = img.mode
     if mode in ("P", "PA"):
@@ -229,15 +285,7 @@ def _binarize_image_mask(img: Image.Image, path: str) -> np.ndarray:
         # may use dark palette colours (e.g. (1, 0, 0)) that a grey conversion maps to 0.
         index = np.asarray(img.getchannel(0) if mode == "PA" else img)
         return (index != 0).astype(np.uint8)
-    arr = np.asarray(img)
-    if mode in ("RGBA", "LA", "RGBa", "La"):
-        arr = arr[..., :-1]  # alpha is ignored: holes are defined by the colour channels
-    elif mode == "CMYK" or mode == "YCbCr" or mode == "LAB" or mode == "HSV":
-        arr = np.asarray(img.convert("RGB"))
-    if arr.ndim == 3:
-        arr = arr.max(axis=-1)
-    if arr.ndim != 2:
-        raise ValueError(f"{path}: unsupported mask image mode {mode!r}")
+    arr = _mask_channel(img, path)
     # Lossy formats: JPEG ringing puts small nonzero values around edges and in flat black
     # areas; threshold at > 127 like lossy mask videos. Lossless formats: any nonzero.
     if _is_lossy_image(img, path) and arr.dtype == np.uint8:
@@ -257,8 +305,10 @@ def _is_soft_mask(img: Image.Image, path: str) -> bool:
     if img.mode not in ("L", "RGB", "RGBA", "LA") or _is_lossy_image(img, path):
         return False
     arr = np.asarray(img)
-    if arr.ndim == 3:
-        arr = arr[..., :3] if img.mode != "LA" else arr[..., 0]
+    if img.mode in _ALPHA_MODES:
+        arr = _alpha_mask_channel(arr, img.mode, path, lossy=False)
+    elif arr.ndim == 3:
+        arr = arr[..., :3]
     values = np.unique(arr)
     return bool(values[-1] == 255 and np.any((values > 0) & (values < 255)))
 
@@ -277,7 +327,13 @@ def read_mask(path: PathLike, invert: bool = False) -> np.ndarray:
     * palette (``"P"``, DAVIS / YouTube-VOS annotations): hole where the palette **index**
       is nonzero. The palette colours are never looked at, so a dark colour such as
       ``(1, 0, 0)`` at index 1 is still a hole.
-    * RGB / RGBA: hole where any colour channel > 0 (alpha ignored).
+    * RGB: hole where any colour channel > 0.
+    * RGBA / grey + alpha (``"LA"``): alpha that is the same on every pixel is ignored and the
+      colour decides as for RGB / grey. Alpha that varies over a single colour (a brush
+      painted on a transparent layer, a common export of image editors; the colour may even
+      be black) is the drawing: hole where alpha > 0. If colour and alpha both vary they must
+      mark the same hole; otherwise ``ValueError`` naming the file says how to convert it
+      (drop alpha, or keep only alpha).
     * grey (``"L"``, ``"1"``, 16-bit ``"I;16"``, ``"I"`` instance-label images): hole where
       value > 0, so every nonzero instance label counts as hole.
     * lossy files (JPEG, lossy WebP): threshold > 127 instead of > 0, because compression
@@ -345,10 +401,117 @@ def _to_fraction(rate) -> Optional[Fraction]:
     elif isinstance(rate, int):
         frac = Fraction(rate)
     else:
-        frac = Fraction(float(rate)).limit_denominator(1_000_000)
+        value = float(rate)
+        if not math.isfinite(value):  # Fraction() raises a message without the rate for these
+            raise ValueError(f"frame rate must be a positive finite number, got {rate!r}")
+        frac = Fraction(value).limit_denominator(1_000_000)
     if frac <= 0:
         raise ValueError(f"frame rate must be positive, got {rate!r}")
     return frac
+
+
+# --------------------------------------------------------------------------------------
+# Frame counts: the frames that decode, not the number a container header declares
+# --------------------------------------------------------------------------------------
+
+# (real path, device, inode, size, mtime) -> frames that decode. Bounded: oldest dropped.
+_FRAME_COUNTS: dict = {}
+_FRAME_COUNTS_MAX = 256
+_FRAME_COUNTS_LOCK = threading.Lock()
+
+
+def _count_key(path: str) -> tuple:
+    st = os.stat(path)
+    return (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _scan_video_file(path: str, visit=None) -> Tuple[int, int]:
+    """Decode the first video stream of ``path`` once, discarding the pixels.
+
+    Decoding is single-threaded, like the readers': FFmpeg's frame threading swallows the
+    decode error of a cut-off last packet. No colour conversion is done and one frame is held
+    at a time, so this costs a fraction of reading the video and no memory.
+
+    Args:
+      path: video file.
+      visit: optional ``visit(index, frame)`` called with every decoded ``av.VideoFrame``
+        (it may raise to stop the scan).
+
+    Returns:
+      ``(frames, packets)``: how many frames decode and how many non-empty packets the
+      stream has. The frame count is remembered for :func:`count_frames`.
+
+    Raises:
+      ValueError naming the file: empty file, cannot open, no video stream, decoding failed.
+    """
+    key = _count_key(path)
+    if key[3] == 0:
+        raise ValueError(f"{path}: cannot open video: file is empty (0 bytes)")
+    frames = packets = 0
+    try:
+        container = av.open(os.path.abspath(path), mode="r")
+    except av.FFmpegError as e:
+        raise ValueError(f"{path}: cannot open video: {e}") from e
+    try:
+        if not container.streams.video:
+            raise ValueError(f"{path}: no video stream in container (or it holds no frames)")
+        for packet in container.demux(container.streams.video[0]):
+            if packet.size:
+                packets += 1
+            for frame in packet.decode():
+                if visit is not None:
+                    visit(frames, frame)
+                frames += 1
+    except av.FFmpegError as e:
+        raise ValueError(f"{path}: corrupt or truncated video: decoding failed after "
+                         f"{frames} frame(s): {e}") from e
+    finally:
+        try:
+            container.close()
+        except av.FFmpegError:
+            pass
+    if _count_key(path) == key:  # unchanged while it was read
+        with _FRAME_COUNTS_LOCK:
+            _FRAME_COUNTS[key] = frames
+            while len(_FRAME_COUNTS) > _FRAME_COUNTS_MAX:
+                del _FRAME_COUNTS[next(iter(_FRAME_COUNTS))]
+    return frames, packets
+
+
+def _count_video_frames(path: str) -> int:
+    """Frames of a video file that decode; cached per (path, size, mtime) in this process."""
+    key = _count_key(path)
+    with _FRAME_COUNTS_LOCK:
+        count = _FRAME_COUNTS.get(key)
+    if count is None:
+        count, _ = _scan_video_file(path)
+    return count
+
+
+def count_frames(path: PathLike) -> int:
+    """Number of frames :class:`VideoReader` yields for ``path``, counted exactly.
+
+    * a video file: the frames that **decode**, found by decoding the first video stream once
+      (pixels discarded, single-threaded, flat memory; a few percent of the time inpainting
+      takes). Container headers are not trusted: an AVI header may declare frames the file
+      does not hold (OpenCV's ``tree.avi`` declares 444 and holds 68), an mp4 edit list may
+      hide frames, a packet may decode to nothing (OpenCV's ``box.mp4``: 456 packets, 455
+      frames), a file may be cut short. The count is cached per (path, size, modification
+      time) within the process, so asking again is free;
+    * a frame folder: the number of image files (:func:`list_frame_files`);
+    * a single image: 1.
+
+    Raises:
+      FileNotFoundError / ValueError naming the file (unreadable, corrupt or truncated video:
+      the error the reader would raise when it got there).
+    """
+    path = os.fspath(path)
+    _check_exists(path)
+    if os.path.isdir(path):
+        return len(list_frame_files(path))
+    if _is_single_image(path):
+        return 1
+    return _count_video_frames(path)
 
 
 class _VideoFileSource:
@@ -372,12 +535,21 @@ class _VideoFileSource:
             self._stream = stream
             rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             self.frame_rate = Fraction(rate) if rate else None
-            self.num_frames = int(stream.frames) or None
+            # What the header declares: a first guess only (see count_frames).
+            self.estimated_frames = int(stream.frames) or None
+            self._num_frames = None
             self._decoder = self._container.decode(stream)
         except BaseException:
             self.close()
             raise
         self._index = 0
+
+    @property
+    def num_frames(self) -> int:
+        """Frames that decode: the file is decoded once to count them (cached)."""
+        if self._num_frames is None:
+            self._num_frames = _count_video_frames(self.path)
+        return self._num_frames
 
     def next(self) -> np.ndarray:
         try:
@@ -409,7 +581,7 @@ class _FolderSource:
     def __init__(self, path: str, read_fn):
         self.path = path
         self.files = list_frame_files(path)
-        self.num_frames = len(self.files)
+        self.num_frames = self.estimated_frames = len(self.files)
         self.frame_rate = None
         self._read = read_fn
         self._index = 0
@@ -434,7 +606,7 @@ class _ImageSource:
 
     def __init__(self, path: str, read_fn, repeat: bool = False):
         self.path = path
-        self.num_frames = None if repeat else 1
+        self.num_frames = self.estimated_frames = None if repeat else 1
         self.frame_rate = None
         self._value = read_fn(path)
         self._repeat = repeat
@@ -478,8 +650,20 @@ class _StreamBase:
 
     @property
     def num_frames(self) -> Optional[int]:
-        """Number of items if known up front (folders, images, most mp4/mov), else ``None``."""
+        """Number of items the iterator yields in all (``None`` for a repeating mask image).
+
+        Exact: folders count their files, video files are decoded once to count the frames
+        that decode (:func:`count_frames`; done on first access, then cached), never taken
+        from the container header.
+        """
         return self._source.num_frames
+
+    @property
+    def estimated_frames(self) -> Optional[int]:
+        """A first guess at :attr:`num_frames` that costs nothing: the container header's
+        frame count for video files (often wrong; ``None`` when absent), else the exact count.
+        Good for progress bars, not for checks."""
+        return self._source.estimated_frames
 
     @property
     def size(self) -> Tuple[int, int]:
@@ -567,8 +751,10 @@ class VideoReader(_StreamBase):
       path: the path as given (``str``).
       frame_rate: ``Fraction`` (video files, e.g. ``Fraction(25, 2)``), or for folders/images
         the ``frame_rate`` argument as a ``Fraction`` (``None`` if not given).
-      num_frames: frame count when known without decoding (folders, images, and containers
-        that store it such as mp4/mov), else ``None`` (e.g. many mkv/webm files).
+      num_frames: the number of frames that decode (folders: image files; video files are
+        decoded once on first access to count them, see :func:`count_frames`).
+      estimated_frames: the container header's frame count (free, often wrong, may be
+        ``None``); folders and images: the exact count.
       size: ``(H, W)``.
 
     Raises:
@@ -784,6 +970,10 @@ def _as_rgb_frame(frame, where: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+# Temporaries of the writers open in this process, never removed as stale.
+_LIVE_TEMPS = set()
+
+
 def _temp_sibling(path: str, keep_ext: bool) -> str:
     """Hidden unique name next to ``path`` (same filesystem, so a rename is atomic)."""
     parent, name = os.path.split(os.path.abspath(path))
@@ -791,10 +981,64 @@ def _temp_sibling(path: str, keep_ext: bool) -> str:
     return os.path.join(parent, f".{stem}.partial-{secrets.token_hex(4)}{ext}")
 
 
-def _check_parent(path: str) -> None:
+def _remove_stale_temps(path: str, keep_ext: bool) -> None:
+    """Delete the temporaries an earlier writer of ``path`` left when it was killed.
+
+    Only names :func:`_temp_sibling` makes for this very ``path`` match
+    (``.<stem>.partial-<8 hex digits><ext>``, files for videos, folders for frame folders);
+    the temporaries of other outputs and of writers open in this process are kept.
+    """
+    parent, name = os.path.split(os.path.abspath(path))
+    stem, ext = os.path.splitext(name) if keep_ext else (name, "")
+    pattern = re.compile(rf"\.{re.escape(stem)}\.partial-[0-9a-f]{{8}}{re.escape(ext)}")
+    with os.scandir(parent) as entries:
+        stale = [e for e in entries if pattern.fullmatch(e.name) and e.path not in _LIVE_TEMPS
+                 and (e.is_file(follow_symlinks=False) if keep_ext
+                      else e.is_dir(follow_symlinks=False))]
+    for entry in stale:
+        try:
+            if keep_ext:
+                os.remove(entry.path)
+            else:
+                shutil.rmtree(entry.path)
+        except FileNotFoundError:
+            pass
+
+
+def _check_writable(folder: str, path: str) -> None:
+    """Raise naming ``path`` and ``folder`` unless a file can be created in ``folder``."""
+    try:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        fd, probe = tempfile.mkstemp(prefix=".lgtsm-write-test-", dir=folder)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        cls = PermissionError if isinstance(e, PermissionError) else OSError
+        raise cls(f"{path}: cannot write to the folder {folder}: "
+                  f"{e.strerror or e}") from None
+
+
+def check_output_path(path: PathLike) -> None:
+    """Check that ``path`` can be written, before any work: its parent folder must exist and
+    be writable (tested by creating and removing a hidden file), and so must ``path`` itself
+    if it is an existing folder (frame folder output).
+
+    Raises:
+      FileNotFoundError: ``"{path}: parent directory {parent} does not exist"``.
+      PermissionError (or OSError, e.g. read-only file system):
+        ``"{path}: cannot write to the folder {folder}: Permission denied"``.
+    """
+    path = os.fspath(path)
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise FileNotFoundError(f"{path}: parent directory {parent} does not exist")
+    _check_writable(parent, path)
+    if os.path.isdir(path):
+        _check_writable(os.path.abspath(path), path)
+
+
+_check_parent = check_output_path
 
 
 class _AtomicWriter:
@@ -841,7 +1085,9 @@ class VideoWriter(_AtomicWriter):
     """Write RGB frames to an H.264 video (mp4 by default; .m4v/.mov/.mkv also accepted).
 
     Use as a context manager; the file appears at ``path`` only when the block exits without
-    an exception (it is written to a hidden ``.<name>.partial-XXXX.<ext>`` first and renamed)::
+    an exception (it is written to a hidden ``.<name>.partial-XXXXXXXX.<ext>`` first and
+    renamed; such files left by a killed earlier writer of ``path`` are deleted when the
+    writer is created)::
 
         with VideoWriter("out.mp4", frame_rate=Fraction(25, 2)) as writer:
             for frame in frames:          # uint8 [H, W, 3]
@@ -860,7 +1106,8 @@ class VideoWriter(_AtomicWriter):
     mp4/mov files are written with ``+faststart`` (index at the front).
 
     Args:
-      path: output file; the parent directory must exist. Extension selects the container.
+      path: output file; the parent directory must exist and be writable. Extension selects
+        the container.
       frame_rate: frames per second (``Fraction`` preferred, e.g. ``Fraction(30000, 1001)``;
         floats are converted with ``Fraction(x).limit_denominator(10**6)``).
       lossless: see above.
@@ -900,8 +1147,10 @@ class VideoWriter(_AtomicWriter):
         if os.path.exists(self.path) and not self.overwrite:
             raise FileExistsError(f"{self.path}: already exists (pass overwrite=True to replace)")
         _check_parent(self.path)
+        _remove_stale_temps(self.path, keep_ext=True)
         self._muxer = _VIDEO_MUXERS[ext]
         self._tmp = _temp_sibling(self.path, keep_ext=True)
+        _LIVE_TEMPS.add(self._tmp)
         self._container = None
         self._stream = None
         self._size = None
@@ -981,6 +1230,7 @@ class VideoWriter(_AtomicWriter):
             self.abort()
             raise
         self._state = "closed"
+        _LIVE_TEMPS.discard(self._tmp)
 
     def abort(self) -> None:
         """Discard everything written so far; ``path`` is left untouched. Idempotent."""
@@ -997,18 +1247,22 @@ class VideoWriter(_AtomicWriter):
             os.remove(self._tmp)
         except FileNotFoundError:
             pass
+        _LIVE_TEMPS.discard(self._tmp)
 
 
 class FrameFolderWriter(_AtomicWriter):
     """Write frames as ``00000.png``, ``00001.png``, ... into ``folder`` (lossless).
 
-    Frames go to a hidden sibling folder ``.<name>.partial-XXXX`` and are moved into ``folder``
-    on successful close; an exception inside the ``with`` block (or :meth:`abort`) deletes them.
+    Frames go to a hidden sibling folder ``.<name>.partial-XXXXXXXX`` and are moved into
+    ``folder`` on successful close; an exception inside the ``with`` block (or :meth:`abort`)
+    deletes them. Such folders left by a killed earlier writer of ``folder`` are deleted when
+    the writer is created.
 
     Existing output: if ``folder`` exists and is non-empty, ``FileExistsError`` unless
     ``overwrite=True``. With ``overwrite=True`` the image files already in ``folder`` (the
     ones :func:`list_frame_files` would list) are deleted on close so no stale frames remain;
-    other files and sub-directories are left alone. The parent directory must exist.
+    other files and sub-directories are left alone. The parent directory must exist and be
+    writable (and ``folder`` too if it exists).
 
     Args:
       folder: destination directory.
@@ -1030,8 +1284,10 @@ class FrameFolderWriter(_AtomicWriter):
                     "(pass overwrite=True to replace its frames)"
                 )
         _check_parent(self.folder)
+        _remove_stale_temps(self.folder, keep_ext=False)
         self._tmp = _temp_sibling(self.folder, keep_ext=False)
         os.mkdir(self._tmp)
+        _LIVE_TEMPS.add(self._tmp)
         self._size = None
         self._count = 0
         self._state = "open"
@@ -1087,6 +1343,7 @@ class FrameFolderWriter(_AtomicWriter):
             self.abort()
             raise
         self._state = "closed"
+        _LIVE_TEMPS.discard(self._tmp)
 
     def abort(self) -> None:
         """Discard the frames written so far; ``folder`` is left untouched. Idempotent."""
@@ -1094,6 +1351,7 @@ class FrameFolderWriter(_AtomicWriter):
             return
         self._state = "aborted"
         shutil.rmtree(self._tmp, ignore_errors=True)
+        _LIVE_TEMPS.discard(self._tmp)
 
 
 def write_video(

@@ -158,6 +158,48 @@ class ConvertTest(TestCase):
         self.assertIn("cannot infer nf", failed.stderr)
         self.assertFalse(os.path.exists(disc))
 
+    def test_cli_user_errors_are_one_error_line(self):
+        # Case 6: an `lgtsm-convert: error: <message>` line (the message may list problems on
+        # the lines below it), no traceback, no output; --traceback shows the trace.
+        tmp = self.get_temp_dir()
+        weights = _weights("gtsm")
+        missing_key = os.path.join(tmp, "missing_key.npz")
+        np.savez(missing_key, **{k: v for k, v in weights.items()
+                                 if ".conv2.featureConv." not in k})
+        truncated = os.path.join(tmp, "truncated.npz")
+        with open(golden_path("gtsm", "weights.npz"), "rb") as f:
+            data = f.read()
+        with open(truncated, "wb") as f:
+            f.write(data[:len(data) // 2])
+        out = os.path.join(tmp, "gen.keras")
+        base = [sys.executable, os.path.join(REPO, "export", "convert_torch_checkpoint.py"),
+                "--variant=gtsm", f"--output={out}"]
+        good = f"--checkpoint={golden_path('gtsm', 'weights.npz')}"
+        for args, message in [
+                ([good, "--nf=8"], "cannot load reference gtsm generator (nf=8) from "),
+                ([f"--checkpoint={missing_key}"], "cannot load reference gtsm generator (nf=16)"),
+                ([f"--checkpoint={truncated}"], f"{truncated}: cannot read .npz: "),
+                ([f"--checkpoint={tmp}/none.npz"], f"{tmp}/none.npz: no such checkpoint"),
+                ([good], None)]:
+            with self.subTest(args=args):
+                if message is None:  # --output missing
+                    done = subprocess.run(base[:2] + args, capture_output=True, text=True,
+                                          cwd=REPO)
+                    message = "--checkpoint and --output are required"
+                else:
+                    done = subprocess.run(base + args, capture_output=True, text=True, cwd=REPO)
+                self.assertEqual(done.returncode, 1, done.stderr[-3000:])
+                self.assertNotIn("Traceback", done.stderr)
+                errors = [line for line in done.stderr.splitlines() if "error:" in line]
+                self.assertEqual(len(errors), 1, done.stderr[-3000:])
+                self.assertTrue(errors[0].startswith(f"lgtsm-convert: error: {message}"),
+                                errors[0])
+                self.assertFalse(os.path.exists(out))
+        done = subprocess.run(base + [good, "--nf=8", "--traceback"], capture_output=True,
+                              text=True, cwd=REPO)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("Traceback", done.stderr)
+
 
 if __name__ == "__main__":
     tf.test.main()

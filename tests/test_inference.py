@@ -424,13 +424,17 @@ class InpaintTest(TestCase):
     def test_empty_masks_return_the_input_without_running_the_model(self):
         frames = textured_clip(10, 20, 28)
         inpainter = VideoInpainter(self.generator, window=4, overlap=1)
-        output = inpainter.inpaint_array(frames, np.zeros((20, 28), np.uint8))
+        with self.assertWarnsRegex(UserWarning, "^masks: has no hole pixel in any of the 10 "
+                                   "frame\\(s\\); the output equals the input$"):
+            output = inpainter.inpaint_array(frames, np.zeros((20, 28), np.uint8))
         self.assertAllEqual(output, frames)
         self.assertEqual(inpainter.model_calls, 0)
-        # holes only in frames 8-9: only the window(s) covering them run
+        # holes only in frames 8-9: only the window(s) covering them run, and no warning
         masks = np.zeros((10, 20, 28), np.uint8)
         masks[8:, 5:10, 5:10] = 1
-        output = inpainter.inpaint_array(frames, masks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            output = inpainter.inpaint_array(frames, masks)
         self.assertAllEqual(output[:7], frames[:7])
         self.assertEqual(inpainter.model_calls, 1)
 

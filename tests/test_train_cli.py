@@ -1,4 +1,5 @@
-"""trainers/train.py end to end: checkpoints, SIGTERM, SIGKILL and resume, settings guard."""
+"""trainers/train.py end to end: checkpoints, SIGTERM, SIGKILL and resume, settings guard, and
+user errors as one `train.py: error:` line that leaves model_dir as it was."""
 
 import csv
 import glob
@@ -9,7 +10,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 from tests.testing import REPO, TestCase
 
@@ -23,17 +26,28 @@ def train_command(model_dir, *extra):
             f"--model_dir={model_dir}", *TINY, *extra]
 
 
+def run_train(model_dir, *extra):
+    return subprocess.run(train_command(model_dir, *extra), cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+
+
 def checkpoint_steps(model_dir):
     return sorted(int(re.search(r"ckpt-(\d+)\.index", p).group(1))
                   for p in glob.glob(os.path.join(model_dir, "checkpoints", "ckpt-*.index")))
 
 
 def wait_for_checkpoint(proc, model_dir, min_step, timeout=300):
+    """The step of the latest complete checkpoint once it is >= min_step.
+
+    Read from the manager's `checkpoint` state file, which is written after the ckpt-N files:
+    a ckpt-N.index alone may belong to a save that a kill interrupts.
+    """
     deadline = time.time() + timeout
     while time.time() < deadline:
-        steps = checkpoint_steps(model_dir)
-        if steps and steps[-1] >= min_step:
-            return steps[-1]
+        latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+        step = int(re.search(r"ckpt-(\d+)$", latest).group(1)) if latest else -1
+        if step >= min_step:
+            return step
         if proc.poll() is not None:
             raise AssertionError(f"training ended early:\n{proc.stdout.read()[-3000:]}")
         time.sleep(0.1)
@@ -94,6 +108,68 @@ class TrainCliTest(TestCase):
                                cwd=REPO, capture_output=True, text=True, timeout=600)
         self.assertNotEqual(other.returncode, 0)
         self.assertIn("--variant was 'lgtsm', now 'gtsm'", other.stderr)
+
+    def assert_one_error_line(self, done, message):
+        self.assertEqual(done.returncode, 1, done.stderr[-3000:])
+        self.assertNotIn("Traceback", done.stderr)
+        errors = [line for line in done.stderr.splitlines() if "error:" in line]
+        self.assertEqual(errors, [f"train.py: error: {message}"])
+        self.assertEqual(done.stderr.strip().splitlines()[-1], errors[0])
+
+    def test_invalid_flags_are_refused_before_any_work(self):
+        # Cases 1, 3 and 4: one line naming the flag, the value and the rule; nothing written.
+        model_dir = os.path.join(self.get_temp_dir(), "run")
+        a_file = os.path.join(self.get_temp_dir(), "a_file")
+        with open(a_file, "w") as f:
+            f.write("not a folder")
+        for args, message in [
+                (["--lr=nan"], "--lr=nan: must be a finite number > 0"),
+                (["--lr=-1"], "--lr=-1: must be a finite number > 0"),
+                (["--train_steps=-5"], "--train_steps=-5: must be an integer >= 1"),
+                (["--checkpoint_every=0"], "--checkpoint_every=0: must be an integer >= 1"),
+                (["--eval_every=0"], "--eval_every=0: must be an integer >= 1"),
+                (["--height=63"], "--height=63: must be a positive multiple of 4"),
+                (["--batch_size=-1"], "--batch_size=-1: must be an integer >= 1"),
+                (["--l1_weight=-1"], "--l1_weight=-1: must be a finite number >= 0"),
+                (["--data="], "--data is empty: give 'embedded' and/or video files, frame "
+                              "folders or dataset roots"),
+                (["--data=/no/such/videos"], "--data=/no/such/videos: no such file or "
+                                             "directory"),
+                (["--lr=abc"], "flag --lr=abc: could not convert string to float: 'abc'"),
+                ([f"--model_dir={a_file}"], f"--model_dir={a_file}: exists and is not a "
+                                            "directory")]:
+            with self.subTest(args=args):
+                self.assert_one_error_line(run_train(model_dir, *args), message)
+                self.assertFalse(os.path.exists(model_dir))
+        with open(a_file) as f:
+            self.assertEqual(f.read(), "not a folder")
+
+    def test_failed_start_leaves_model_dir_as_it_was(self):
+        # Cases 2, 3 and 6: data that exist but cannot be used end in one error line, after
+        # which model_dir is as it was, so the corrected run may use other settings.
+        videos = os.path.join(self.get_temp_dir(), "videos")
+        os.makedirs(os.path.join(videos, "short"))
+        for i in range(2):
+            Image.fromarray(np.full((40, 40, 3), 100 * i, np.uint8)).save(
+                os.path.join(videos, "short", f"{i:05d}.png"))
+        model_dir = os.path.join(self.get_temp_dir(), "run")
+        short = os.path.join(videos, "short")
+        self.assert_one_error_line(
+            run_train(model_dir, f"--data={videos}", "--train_steps=2"),
+            f"{short}: has 2 frame(s), fewer than clip_length=3 (leave such videos out with "
+            "skip_short_videos=True, or --skip_short_videos in trainers/train.py)")
+        self.assertFalse(os.path.exists(model_dir))  # train.py made it and removed it again
+        os.makedirs(model_dir)
+        with open(os.path.join(model_dir, "notes.txt"), "w") as f:
+            f.write("mine")
+        self.assert_one_error_line(
+            run_train(model_dir, f"--data={videos}", "--skip_short_videos", "--train_steps=2"),
+            "every video is shorter than clip_length=3")
+        self.assertEqual(os.listdir(model_dir), ["notes.txt"])
+        done = run_train(model_dir, "--variant=gtsm", "--train_steps=2")
+        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+        with open(os.path.join(model_dir, "settings.json")) as f:
+            self.assertIn('"variant": "gtsm"', f.read())
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import os
 import shutil
 import tempfile
 from fractions import Fraction
+from unittest import mock
 
 import av
 import numpy as np
@@ -266,6 +267,46 @@ class MaskTest(TempDirTest):
         np.testing.assert_array_equal(mask, expected)
         self.assertEqual(int(mask.sum()), 18)
 
+    # RGBA / LA masks: (background pixel, hole pixel, mode). The hole is the box.
+    @parameterized.named_parameters(
+        ("opaque_colour_holes", (0, 0, 0, 255), (255, 255, 255, 255), "RGBA"),
+        ("white_brush_on_transparent", (0, 0, 0, 0), (255, 255, 255, 255), "RGBA"),
+        ("black_brush_on_transparent", (0, 0, 0, 0), (0, 0, 0, 255), "RGBA"),
+        ("red_brush_on_white_transparent", (255, 0, 0, 0), (255, 0, 0, 255), "RGBA"),
+        ("grey_alpha_black_brush", (0, 0), (0, 255), "LA"),
+        ("grey_alpha_opaque", (0, 255), (200, 255), "LA"),
+    )
+    def test_alpha_masks(self, background, hole, mode):
+        box = moving_box_masks()[0].astype(bool)
+        arr = np.zeros((H, W, len(background)), np.uint8)
+        arr[~box], arr[box] = background, hole
+        path = self.p("m.png")
+        Image.fromarray(arr, mode).save(path)
+        with Image.open(path) as check:
+            self.assertEqual(check.mode, mode)
+        np.testing.assert_array_equal(vio.read_mask(path), box.astype(np.uint8))
+        np.testing.assert_array_equal(vio.read_mask(path, invert=True), (~box).astype(np.uint8))
+
+    def test_soft_alpha_mask_warns(self):
+        rgba = np.zeros((H, W, 4), np.uint8)
+        rgba[10:20, 10:20, 3] = 255
+        rgba[9, 10:20, 3] = 100  # an antialiased edge of the brush
+        path = self.p("soft.png")
+        Image.fromarray(rgba, "RGBA").save(path)
+        with self.assertWarnsRegex(UserWarning, "soft.png: mask is not binary"):
+            self.assertEqual(int(vio.read_mask(path).sum()), 110)
+
+    def test_rgba_mask_whose_colour_and_alpha_disagree_is_refused(self):
+        rgba = np.full((H, W, 4), (255, 255, 255, 0), np.uint8)  # white, transparent ...
+        rgba[10:20, 10:20] = (0, 0, 0, 255)  # ... an opaque black hole: colour says the opposite
+        path = self.p("m.png")
+        Image.fromarray(rgba, "RGBA").save(path)
+        for read in (vio.read_mask, vio.read_masks):
+            with self.assertRaisesRegex(ValueError, f"^{path}: RGBA mask whose colour and alpha "
+                                        "channels mark different holes; save it without alpha"
+                                        ".*-alpha off.*-alpha extract.*getchannel\\('A'\\)"):
+                read(path)
+
     @parameterized.named_parameters(
         ("uint8_labels", np.uint8, [0, 1, 2, 7]),
         ("uint16_labels", np.uint16, [0, 1, 256, 1000]),  # 256 has a zero low byte
@@ -515,6 +556,43 @@ class WriterSafetyTest(TempDirTest):
             vio.VideoWriter(self.p("out.avi"), 10)
         with self.assertRaises(FileNotFoundError):
             vio.VideoWriter(self.p("missing_dir", "out.mp4"), 10)
+
+    def test_writers_remove_stale_temporaries_of_their_own_output(self):
+        stale = [".out.partial-0123abcd.mp4", ".frames.partial-89abcdef"]
+        kept = [".out.partial-0123abcd.mkv", ".out_compare.partial-0123abcd.mp4",
+                ".other.partial-0123abcd.mp4", ".out.partial-0123.mp4", ".frames.partial-x1234567",
+                ".frames.partial-0123abcd.mp4", "out.partial-0123abcd.mp4"]
+        for name in stale[:1] + kept:
+            with open(self.p(name), "wb") as f:
+                f.write(b"left by a killed run")
+        os.mkdir(self.p(stale[1]))
+        with open(self.p(stale[1], "00000.png"), "wb") as f:
+            f.write(b"x")
+        first = vio.VideoWriter(self.p("out.mp4"), 10, lossless=True)
+        first.write_frames(noise_clip()[:4])  # a live temporary of this process is not stale
+        self.assertNotIn(stale[0], os.listdir(self.dir))
+        self.assertTrue(os.path.exists(first._tmp))
+        second = vio.VideoWriter(self.p("out.mp4"), 10, lossless=True)
+        self.assertTrue(os.path.exists(first._tmp))
+        second.abort()
+        first.close()
+        vio.write_frame_folder(self.p("frames"), noise_clip()[:2])
+        self.assertDirEntries(kept + ["out.mp4", "frames"])
+
+    def test_writers_check_the_folder_is_writable(self):
+        folder = self.p("locked")
+        os.mkdir(folder)
+        with mock.patch.object(vio.os, "access", return_value=False):
+            for make in (lambda: vio.VideoWriter(os.path.join(folder, "out.mp4"), 10),
+                         lambda: vio.FrameFolderWriter(os.path.join(folder, "frames"))):
+                with self.assertRaisesRegex(PermissionError, f"^{folder}/(out.mp4|frames): cannot "
+                                            f"write to the folder {folder}: Permission denied$"):
+                    make()
+        self.assertDirEntries([], folder)
+        vio.check_output_path(os.path.join(folder, "out.mp4"))  # writable again
+        with self.assertRaisesRegex(FileNotFoundError,
+                                    "missing/x: parent directory .*missing does not exist"):
+            vio.check_output_path(os.path.join(folder, "missing", "x"))
 
     def test_frame_folder_writer(self):
         folder = self.p("out")

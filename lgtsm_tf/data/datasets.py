@@ -98,6 +98,7 @@ def make_training_datasets(
     eval_steps: int = 8,
     seed: int = 0,
     strategy: Optional[tf.distribute.Strategy] = None,
+    skip_short_videos: bool = False,
 ) -> Tuple[tf.data.Dataset, Optional[tf.data.Dataset]]:
     """The training CLI's datasets.
 
@@ -116,6 +117,8 @@ def make_training_datasets(
       seed: data order, augmentation and masks.
       strategy: the ``tf.distribute`` strategy the datasets will be used under (only its
         replica count is checked; Keras splits each global batch across replicas).
+      skip_short_videos: leave out training videos shorter than ``clip_length`` (logged)
+        instead of raising; validation always leaves them out.
 
     Returns:
       ``(train, validation or None)``: ``train`` is endless, ``validation`` finite; both yield
@@ -139,7 +142,7 @@ def make_training_datasets(
                                         invert_masks=invert_masks, seed=seed)
         train = pipeline_lib.build_dataset(
             train_sources, clip_length, height, width, batch_size, masks=mode,
-            max_stride=max_stride, seed=seed, **common)
+            max_stride=max_stride, seed=seed, skip_short_videos=skip_short_videos, **common)
 
     if not val_data:
         return train, None

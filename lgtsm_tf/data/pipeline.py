@@ -204,7 +204,8 @@ class ClipSampler:
         elif short:
             raise sources_lib.SourceError([
                 f"{s.path}: has {s.num_frames} frame(s), fewer than clip_length="
-                f"{self.clip_length} (pass skip_short_videos=True to leave such videos out)"
+                f"{self.clip_length} (leave such videos out with skip_short_videos=True, or "
+                f"--skip_short_videos in trainers/train.py)"
                 for s in short])
         return sources
 

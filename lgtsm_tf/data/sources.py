@@ -386,28 +386,24 @@ def _check_declared(declared: Optional[int], count: int, path: str) -> None:
 def _scan_video(path: str, size: Tuple[int, int], declared: Optional[int]):
     """Decode every frame of a video file; return ``(num_frames, frame_pts)``.
 
+    ``declared`` is the header's frame count (``VideoReader.estimated_frames``). The frames are
+    counted by ``lgtsm_tf.video_io``'s scan, the one behind ``VideoReader.num_frames``.
     Decoding is single-threaded on purpose: FFmpeg's frame threading swallows the decode error
     of a cut-off last packet, which is exactly how a truncated file shows up. For indexed
     containers (mp4/m4v/mov) the number of packets present is also compared with the index:
     fewer packets than the index lists means the file was cut. No colour conversion is done.
     """
     ext = os.path.splitext(path)[1].lower()
-    pts, packets = [], 0
-    try:
-        with av.open(os.path.abspath(path)) as container:
-            stream = container.streams.video[0]
-            for packet in container.demux(stream):
-                if packet.size:
-                    packets += 1
-                for frame in packet.decode():
-                    if (frame.height, frame.width) != tuple(size):
-                        raise ValueError(
-                            f"{path}: frame {len(pts)} has size {(frame.height, frame.width)}, "
-                            f"expected {tuple(size)} like the first frame")
-                    pts.append(frame.pts)
-    except av.FFmpegError as e:
-        raise ValueError(f"{path}: corrupt or truncated video: decoding failed after "
-                         f"{len(pts)} frame(s): {e}") from e
+    pts = []
+
+    def visit(index, frame):
+        if (frame.height, frame.width) != tuple(size):
+            raise ValueError(f"{path}: frame {index} has size {(frame.height, frame.width)}, "
+                             f"expected {tuple(size)} like the first frame")
+        pts.append(frame.pts)
+
+    # The readers' own count (video_io.count_frames), so training and inference agree.
+    _, packets = video_io._scan_video_file(path, visit)  # pylint: disable=protected-access
     if not pts:
         raise ValueError(f"{path}: contains no frames (zero-length)")
     if ext in _INDEXED_CONTAINERS and declared and packets < declared:
@@ -433,7 +429,7 @@ def probe_masks(path: PathLike, invert: bool = False, verify_images: bool = Fals
     if os.path.getsize(path) == 0:
         raise ValueError(f"{path}: empty file (0 bytes)")
     with video_io.open_masks(path, invert=invert) as reader:  # its open errors name the file
-        repeats, size, declared = reader.repeats, reader.size, reader.num_frames
+        repeats, size, declared = reader.repeats, reader.size, reader.estimated_frames
     if repeats:
         return MaskSource(path, "image", None, size, invert)
     count, _ = _scan_video(path, size, declared)
@@ -496,7 +492,7 @@ def probe_video(
             raise ValueError(
                 f"{path}: is a single image, not a video; put the frames of a video in a folder")
         with video_io.open_video(path) as reader:  # its open errors name the file
-            size, rate, declared = reader.size, reader.frame_rate, reader.num_frames
+            size, rate, declared = reader.size, reader.frame_rate, reader.estimated_frames
         count, pts = _scan_video(path, size, declared)
         source = VideoSource(path, "video", count, size, name=name, frame_rate=rate,
                              frame_pts=pts)

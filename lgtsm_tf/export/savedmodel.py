@@ -294,7 +294,8 @@ def verify_saved_model(path: str, model, shapes: Sequence[Sequence[int]],
 
     Returns {"<signature> <BxTxHxW>": max abs difference}; raises AssertionError if a float
     difference exceeds `tolerance` or a uint8 one exceeds `max(1, 255 * tolerance)` levels
-    when tolerance > 0 (0 when tolerance == 0, i.e. exact).
+    when tolerance > 0 (0 when tolerance == 0, i.e. exact), or if a difference is not finite
+    (NaN outputs).
     """
     import tensorflow as tf
 
@@ -315,10 +316,11 @@ def verify_saved_model(path: str, model, shapes: Sequence[Sequence[int]],
             diff = float(np.max(np.abs(got.astype(np.float64) - expected[name])))
             key = f"{name} {'x'.join(str(s) for s in shape)}"
             diffs[key] = diff
-            if got.shape != expected[name].shape or diff > limit:
+            if got.shape != expected[name].shape or not diff <= limit:  # also catches NaN
+                nan = " (outputs not finite)" if np.isnan(diff) else ""
                 raise AssertionError(f"{path}: {key}: the reloaded SavedModel differs from the "
-                                     f"Keras model by {diff} (allowed {limit}), output shape "
-                                     f"{got.shape} vs {expected[name].shape}")
+                                     f"Keras model by {diff}{nan} (allowed {limit}), output "
+                                     f"shape {got.shape} vs {expected[name].shape}")
     return diffs
 
 
@@ -329,7 +331,8 @@ def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
 
     Args:
       model: a Keras generator (`lgtsm_tf.build_generator` contract). Mixed-precision models
-        are exported as their float32 copy (`float32_copy`).
+        are exported as their float32 copy (`float32_copy`). A model whose weights are not all
+        finite (a diverged run) is refused with a ValueError.
       base_dir: the model's base path (TF Serving `base_path`).
       version: positive integer version (directory name).
       overwrite: replace an existing `base_dir/<version>`; otherwise FileExistsError.
@@ -349,8 +352,10 @@ def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
     import tensorflow as tf
 
     import lgtsm_tf
+    from lgtsm_tf.models import check_finite_weights
 
     target = version_dir(base_dir, version)
+    check_finite_weights(model, source or getattr(model, "name", "the model"))
     policies = model_policies(model) if isinstance(model, keras.Model) else []
     exported = float32_copy(model)
     module = make_serving_module(exported)

@@ -3,6 +3,7 @@
 import keras
 
 from lgtsm_tf import convert
+from lgtsm_tf.models import check_finite_weights
 
 
 def _copy_weights(source, target, what):
@@ -11,13 +12,15 @@ def _copy_weights(source, target, what):
             tuple(a.shape) != tuple(b.shape) for a, b in zip(source.weights, target.weights)):
         raise ValueError(f"{what}: its weights do not match the model being trained "
                          f"(other variant or nf?)")
+    check_finite_weights(source, what)
     target.set_weights(source.get_weights())
 
 
 def initial_models(path, variant, generator, discriminator=None):
     """Copies weights from `path` into `generator` (and `discriminator` when the checkpoint has
     one). `path`: a `.keras` generator, or a reference checkpoint (.pth/.pt/.tar/.ckpt/.npz).
-    Returns a short description of what was loaded."""
+    Weights that are not all finite (a diverged run) are refused with a ValueError. Returns a
+    short description of what was loaded."""
     loaded = []
     if path.endswith(".keras"):
         _copy_weights(keras.saving.load_model(path, compile=False), generator, path)
