@@ -60,6 +60,48 @@ class PresetTest(absltest.TestCase):
             dataclasses.replace(base, n_move_point_ratio=1.5)
 
 
+class PresetScaleTest(parameterized.TestCase):
+
+    def test_scaled_multiplies_lengths_only(self):
+        p = M.get_preset("object_like")
+        q = p.scaled(0.5)
+        self.assertEqual(q.max_head_speed, p.max_head_speed / 2)
+        self.assertEqual(q.brush_width_bound, (p.brush_width_bound[0] / 2,
+                                               p.brush_width_bound[1] / 2))
+        self.assertEqual(q.max_head_acceleration, (p.max_head_acceleration[0] / 2,
+                                                   p.max_head_acceleration[1]))
+        self.assertEqual(q.max_line_acceleration, (p.max_line_acceleration[0] / 2,
+                                                   p.max_line_acceleration[1]))
+        self.assertEqual((q.max_point_move, q.max_init_speed),
+                         (p.max_point_move / 2, p.max_init_speed / 2))
+        self.assertEqual((q.n_vertex_bound, q.n_move_point_ratio, q.border_gap),
+                         (p.n_vertex_bound, p.n_move_point_ratio, p.border_gap))
+        self.assertEqual(M.get_preset("rand_curve").scaled(0.01).brush_width_bound, (1.0, 1.0))
+
+    @parameterized.parameters((180, 320, 1.0), (90, 160, 0.5), (64, 96, 0.32660),
+                              (240, 320, 1.1547))
+    def test_frame_size_factor(self, height, width, factor):
+        self.assertAlmostEqual(M.frame_size_factor(height, width), factor, places=4)
+
+    @parameterized.parameters(0, -1, float("nan"), float("inf"))
+    def test_bad_factor(self, factor):
+        with self.assertRaisesRegex(ValueError, "finite number > 0"):
+            M.get_preset("rand_curve").scaled(factor)
+
+    def test_scaled_presets_cover_the_same_share_as_at_320x180(self):
+        def mean_ratio(height, width, scale):
+            preset = M.get_preset("object_like_small")
+            if scale:
+                preset = preset.for_frame_size(height, width)
+            return np.mean([M.hole_ratio(M.moving_stroke_masks(4, height, width, preset,
+                                                               rng=seed))
+                            for seed in range(30)])
+
+        reference = mean_ratio(180, 320, False)
+        self.assertGreater(mean_ratio(60, 108, False), reference + 0.2)  # unscaled: far larger
+        self.assertAlmostEqual(mean_ratio(60, 108, True), reference, delta=0.06)
+
+
 class MovingStrokeMasksTest(parameterized.TestCase):
 
     @parameterized.named_parameters(*[(name, name) for name in PRESET_NAMES])

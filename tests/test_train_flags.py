@@ -52,6 +52,13 @@ class ValidateFlagsTest(TestCase):
         ("--d_lr=nan", "--d_lr=nan: must be a finite number > 0"),
         ("--lr_decay_rate=0", "--lr_decay_rate=0: must be a finite number > 0"),
         ("--lr_decay_rate=1.5", "--lr_decay_rate=1.5: must be a finite number in (0, 1]"),
+        # Issue 13: generated-mask geometry.
+        ("--mask_scale=-1", "--mask_scale=-1: must be 'auto' or a finite number > 0"),
+        ("--mask_scale=nan", "--mask_scale=nan: must be 'auto' or a finite number > 0"),
+        ("--mask_scale=large", "--mask_scale=large: must be 'auto' or a finite number > 0"),
+        ("--mask_area_range=0.5", "--mask_area_range=0.5: must be lo,hi with 0 <= lo < hi <= 1"),
+        ("--mask_area_range=0.6,0.2",
+         "--mask_area_range=0.6,0.2: must be lo,hi with 0 <= lo < hi <= 1"),
         # Case 3: schedule, geometry, batch and loss weights.
         ("--train_steps=-5", "--train_steps=-5: must be an integer >= 1"),
         ("--train_steps=0", "--train_steps=0: must be an integer >= 1"),

@@ -45,6 +45,13 @@ def define_flags(flag_values=flags.FLAGS):
                         "mask videos paired with the videos.", flag_values=fv)
     flags.DEFINE_list("mask_presets", ["object_like_middle", "rand_curve"],
                       "Presets of generated masks (lgtsm_tf.masks.PRESETS).", flag_values=fv)
+    flags.DEFINE_string("mask_scale", "auto", "'auto': the presets' pixel lengths (brush width, "
+                        "speeds) scaled by sqrt(H * W / (180 * 320)), so holes cover the same "
+                        "share of the frame as at 320x180, where the reference tuned them (at "
+                        "64x96 unscaled presets hide 40-90 % of the frame); or a factor > 0 "
+                        "(1: the reference's pixel sizes at any frame size).", flag_values=fv)
+    flags.DEFINE_list("mask_area_range", ["0", "1"], "lo,hi: bounds of a generated clip's mean "
+                      "hole ratio (masks outside are redrawn).", flag_values=fv)
     flags.DEFINE_bool("invert_masks", False, "Masks on disk use 0 = hole.", flag_values=fv)
     flags.DEFINE_integer("clip_length", 7, "Frames per training clip (the FVI setting uses 7).",
                          flag_values=fv)
@@ -64,6 +71,12 @@ def define_flags(flag_values=flags.FLAGS):
     flags.DEFINE_enum("variant", "lgtsm", ["lgtsm", "gtsm", "2d", "3d"], "Network variant.",
                       flag_values=fv)
     flags.DEFINE_integer("nf", 64, "Generator base channels.", flag_values=fv)
+    flags.DEFINE_enum("init", "scaled", ["scaled", "reference"], "Initial weights of a run "
+                      "from scratch (lgtsm_tf.models.initialization): 'scaled' is "
+                      "variance-preserving for the gated layers, so every layer gets gradient; "
+                      "'reference' is PyTorch's default, under which the first 11 of 17 layers "
+                      "get gradients below Adam's epsilon and training stalls at a flat fill. "
+                      "Ignored with --init_from or when resuming.", flag_values=fv)
     flags.DEFINE_integer("d_nf", 64, "Discriminator base channels.", flag_values=fv)
     flags.DEFINE_string("init_from", None, "Start the generator (and discriminator when present) "
                         "from a .keras generator or a reference checkpoint (.pth/.pt/.tar/.npz); "
@@ -164,6 +177,9 @@ def validate_flags(fv=FLAGS):
     if fv.masks == "generated" and not fv.mask_presets:
         raise app.UsageError("--mask_presets is empty: give one or more lgtsm_tf.masks.PRESETS "
                              "names")
+    if fv.masks == "generated":
+        mask_scale(fv)
+        mask_area_range(fv)
     for name, minimum in (("clip_length", 1), ("max_stride", 1), ("batch_size", 1), ("seed", 0),
                           ("nf", 1), ("d_nf", 1), ("lr_decay_steps", 0), ("num_cpu_devices", 0),
                           ("train_steps", 1), ("eval_every", 1), ("eval_steps", 1),
@@ -197,6 +213,32 @@ def validate_flags(fv=FLAGS):
                              "(0, 1]")
     if fv.init_from and not os.path.exists(fv.init_from):
         raise app.UsageError(f"--init_from={fv.init_from}: no such file or directory")
+
+
+def mask_scale(fv=FLAGS):
+    """--mask_scale as 'auto' or a float (UsageError naming the flag otherwise)."""
+    if fv.mask_scale == "auto":
+        return "auto"
+    try:
+        value = float(fv.mask_scale)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise app.UsageError(f"--mask_scale={fv.mask_scale}: must be 'auto' or a finite "
+                             "number > 0")
+    return value
+
+
+def mask_area_range(fv=FLAGS):
+    """--mask_area_range as (lo, hi) with 0 <= lo < hi <= 1."""
+    text = ",".join(fv.mask_area_range)
+    try:
+        lo, hi = (float(v) for v in fv.mask_area_range)
+    except ValueError:
+        lo = hi = math.nan
+    if not (0 <= lo < hi <= 1):
+        raise app.UsageError(f"--mask_area_range={text}: must be lo,hi with 0 <= lo < hi <= 1")
+    return lo, hi
 
 
 # ----------------------------------------------------------------------------- model_dir
@@ -313,6 +355,8 @@ def make_datasets(strategy):
     from lgtsm_tf.data import make_training_datasets
     return make_training_datasets(
         FLAGS.data, FLAGS.val_data, masks=FLAGS.masks, mask_presets=FLAGS.mask_presets,
+        **(dict(mask_scale=mask_scale(), mask_area_range=mask_area_range())
+           if FLAGS.masks == "generated" else {}),
         invert_masks=FLAGS.invert_masks, clip_length=FLAGS.clip_length, height=FLAGS.height,
         width=FLAGS.width, max_stride=FLAGS.max_stride, batch_size=FLAGS.batch_size,
         eval_steps=FLAGS.eval_steps, seed=FLAGS.seed, strategy=strategy,
@@ -329,6 +373,11 @@ def build_models(weights):
                      if weights.adversarial > 0 else None)
     if FLAGS.init_from:
         initial_models(FLAGS.init_from, FLAGS.variant, generator, discriminator)
+    else:  # a resumed run's checkpoint replaces these weights
+        from lgtsm_tf.models.initialization import initialize
+        for model in (generator, discriminator):
+            if model is not None:
+                initialize(model, FLAGS.init, seed=FLAGS.seed)
     vgg = None
     if weights.needs_vgg:
         from lgtsm_tf.vgg import VGGFeatures

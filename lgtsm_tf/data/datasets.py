@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
@@ -89,6 +89,8 @@ def make_training_datasets(
     *,
     masks: str = "generated",
     mask_presets: Sequence[str] = tuple(masks_lib.PRESETS),
+    mask_scale: Union[float, str] = 1.0,
+    mask_area_range: Tuple[float, float] = (0.0, 1.0),
     invert_masks: bool = False,
     clip_length: int = 7,
     height: int = 180,
@@ -109,6 +111,11 @@ def make_training_datasets(
       masks: ``"generated"``, ``"disk"`` (each video's own masks, e.g. YouTube-VOS
         ``Annotations``) or a folder holding ``<video name>`` mask folders / mask videos.
       mask_presets: presets of generated masks.
+      mask_scale: the presets' pixel lengths times this factor, or ``"auto"``
+        (``masks.frame_size_factor(height, width)``: holes cover the same fraction of the frame
+        as the presets do at 320x180).
+      mask_area_range: (lo, hi) bounds of a generated clip's mean hole ratio (rejection
+        sampling, `lgtsm_tf.masks.sample_masks`).
       invert_masks: masks on disk use 0 = hole.
       clip_length, height, width, max_stride: clip geometry (see ``build_dataset``).
       batch_size: the **global** batch size; it must divide by the strategy's replica count.
@@ -130,7 +137,13 @@ def make_training_datasets(
                          f"{replicas} replicas in sync")
     mode, mask_root = _mask_mode(masks)
     data, val_data = list(data), list(val_data or [])
-    common = dict(mask_presets=mask_presets) if mode == "generated" else {}
+    common = {}
+    if mode == "generated":
+        factor = (masks_lib.frame_size_factor(height, width) if mask_scale == "auto"
+                  else float(mask_scale))
+        common = dict(mask_presets=[masks_lib.get_preset(p).scaled(factor)
+                                    for p in mask_presets],
+                      mask_area_range=tuple(mask_area_range))
 
     if len(data) == 1 and os.path.isdir(data[0]) and _is_tfrecord_dir(data[0]):
         train = tfrecord_lib.read_tfrecords(
