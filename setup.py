@@ -43,7 +43,9 @@ setup(
         "export": ["tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime==1.32.0"],
         # Reading the authors' PyTorch checkpoints (.pth/.tar) directly; .npz needs nothing.
         "torch": ["torch==2.13.0"],
-        "dev": ["pytest==9.2.0", "parameterized==0.9.0"],
+        # Classical baselines of benchmarks/quality.py (OpenCV's Telea / Navier-Stokes).
+        "quality": ["opencv-python-headless==5.1.0.95"],
+        "dev": ["pytest==9.2.0", "parameterized==0.9.0", "opencv-python-headless==5.1.0.95"],
     },
     entry_points={
         "console_scripts": [
@@ -55,6 +57,7 @@ setup(
             "lgtsm-export-tensorrt=export.export_tensorrt:run",
             "lgtsm-inpaint=lgtsm_tf.inpaint:run",
             "lgtsm-make-masks=lgtsm_tf.make_masks:run",
+            "lgtsm-prepare-data=lgtsm_tf.data.prepare:run",
         ],
     },
 )
