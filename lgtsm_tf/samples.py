@@ -82,32 +82,32 @@ def _run(cmd: List[str], cwd: Optional[str] = None) -> subprocess.CompletedProce
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def download_deb(workdir: str) -> str:
-    """``apt-get download opencv-doc`` into ``workdir`` (``apt-get update`` + retry on failure).
+def download_deb(workdir: str, package: str = PACKAGE) -> str:
+    """``apt-get download <package>`` into ``workdir`` (``apt-get update`` + retry on failure).
 
     Returns the path of the .deb. Raises :class:`SamplesError` saying what failed.
     """
     if shutil.which("apt-get") is None:
         raise SamplesError(
-            "apt-get is not available: fetching the samples needs a Debian/Ubuntu system. "
-            f"Elsewhere, download {PACKAGE}_*.deb by hand (https://packages.debian.org/"
-            f"bookworm/all/{PACKAGE}/download) and pass it with --deb")
-    result = _run(["apt-get", "download", PACKAGE], cwd=workdir)
+            f"apt-get is not available: fetching {package} needs a Debian/Ubuntu system. "
+            f"Elsewhere, download {package}_*.deb by hand (https://packages.debian.org/"
+            f"bookworm/all/{package}/download) and pass it with --deb")
+    result = _run(["apt-get", "download", package], cwd=workdir)
     if result.returncode != 0:
         update = _run(["apt-get", "update"])
         if update.returncode != 0:
             raise SamplesError(
-                f"`apt-get download {PACKAGE}` failed:\n{result.stderr.strip()}\nand "
+                f"`apt-get download {package}` failed:\n{result.stderr.strip()}\nand "
                 f"`apt-get update` failed too (it needs root and network access):\n"
                 f"{update.stderr.strip()}")
-        result = _run(["apt-get", "download", PACKAGE], cwd=workdir)
+        result = _run(["apt-get", "download", package], cwd=workdir)
         if result.returncode != 0:
-            raise SamplesError(f"`apt-get download {PACKAGE}` failed after `apt-get update`:\n"
+            raise SamplesError(f"`apt-get download {package}` failed after `apt-get update`:\n"
                                f"{result.stderr.strip()}")
-    debs = sorted(glob.glob(os.path.join(workdir, f"{PACKAGE}_*.deb")))
+    debs = sorted(glob.glob(os.path.join(workdir, f"{package}_*.deb")))
     if not debs:
-        raise SamplesError(f"`apt-get download {PACKAGE}` reported success but no "
-                           f"{PACKAGE}_*.deb appeared in {workdir}")
+        raise SamplesError(f"`apt-get download {package}` reported success but no "
+                           f"{package}_*.deb appeared in {workdir}")
     return debs[-1]
 
 
@@ -173,6 +173,54 @@ def _extract_from_tar(tar: tarfile.TarFile, wanted: List[str], deb: str) -> Dict
     return out
 
 
+def scan_data_tar(deb: str, consume):
+    """Returns ``consume(tar)`` for the data archive of a .deb, read as a stream (``tarfile``
+    in ``r|`` mode: one pass over its members).
+
+    Uses ``dpkg-deb --fsys-tarfile`` when available, else a pure-Python ar/tar reader (xz, gz
+    or plain data archives).
+    """
+    if not os.path.isfile(deb):
+        raise SamplesError(f"{deb}: no such file")
+    if shutil.which("dpkg-deb"):
+        proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        try:
+            with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+                result = consume(tar)
+        except tarfile.TarError as e:
+            proc.kill()
+            raise SamplesError(f"{deb}: cannot read its data archive: {e}") from e
+        finally:
+            proc.stdout.close()
+            stderr = proc.stderr.read().decode("utf-8", "replace")
+            proc.stderr.close()
+            code = proc.wait()
+        if code != 0:
+            raise SamplesError(f"{deb}: dpkg-deb --fsys-tarfile failed: {stderr.strip()}")
+        return result
+    members = _ar_members(deb)
+    data_name = next((n for n in members if n.startswith("data.tar")), None)
+    if data_name is None:
+        raise SamplesError(f"{deb}: not a Debian package (no data archive)")
+    with _open_compressed_tar(data_name, members[data_name], deb) as tar:
+        return consume(tar)
+
+
+def deb_file_names(deb: str) -> List[str]:
+    """Paths (without ``./``) of the regular files in a .deb's data archive."""
+    return scan_data_tar(deb, lambda tar: [_norm(m.name) for m in tar if m.isfile()])
+
+
+def _parse_fields(text: str) -> Dict[str, str]:
+    fields = {}
+    for line in text.splitlines():
+        if ":" in line and not line.startswith(" "):
+            key, value = line.split(":", 1)
+            fields[key.strip()] = value.strip()
+    return fields
+
+
 def read_deb(deb: str, wanted: List[str]) -> Tuple[Dict[str, bytes], Dict[str, str]]:
     """Files ``wanted`` (paths without ``./``) from a .deb, and its control fields.
 
@@ -182,42 +230,21 @@ def read_deb(deb: str, wanted: List[str]) -> Tuple[Dict[str, bytes], Dict[str, s
     if not os.path.isfile(deb):
         raise SamplesError(f"{deb}: no such file")
     if shutil.which("dpkg-deb"):
-        fields = {}
         info = _run(["dpkg-deb", "-f", deb])
         if info.returncode != 0:
             raise SamplesError(f"{deb}: dpkg-deb cannot read it: {info.stderr.strip()}")
-        for line in info.stdout.splitlines():
-            if ":" in line and not line.startswith(" "):
-                key, value = line.split(":", 1)
-                fields[key.strip()] = value.strip()
-        proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        try:
-            with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-                files = _extract_from_tar(tar, wanted, deb)
-        finally:
-            proc.stdout.close()
-            stderr = proc.stderr.read().decode("utf-8", "replace")
-            proc.stderr.close()
-            code = proc.wait()
-        if code != 0:
-            raise SamplesError(f"{deb}: dpkg-deb --fsys-tarfile failed: {stderr.strip()}")
-        return files, fields
-    members = _ar_members(deb)
-    control_name = next((n for n in members if n.startswith("control.tar")), None)
-    data_name = next((n for n in members if n.startswith("data.tar")), None)
-    if control_name is None or data_name is None:
-        raise SamplesError(f"{deb}: not a Debian package (no control/data archive)")
-    fields = {}
-    with _open_compressed_tar(control_name, members[control_name], deb) as tar:
-        for member in tar:
-            if _norm(member.name) == "control":
-                for line in tar.extractfile(member).read().decode("utf-8").splitlines():
-                    if ":" in line and not line.startswith(" "):
-                        key, value = line.split(":", 1)
-                        fields[key.strip()] = value.strip()
-    with _open_compressed_tar(data_name, members[data_name], deb) as tar:
-        files = _extract_from_tar(tar, wanted, deb)
+        fields = _parse_fields(info.stdout)
+    else:
+        members = _ar_members(deb)
+        control_name = next((n for n in members if n.startswith("control.tar")), None)
+        if control_name is None:
+            raise SamplesError(f"{deb}: not a Debian package (no control archive)")
+        fields = {}
+        with _open_compressed_tar(control_name, members[control_name], deb) as tar:
+            for member in tar:
+                if _norm(member.name) == "control":
+                    fields = _parse_fields(tar.extractfile(member).read().decode("utf-8"))
+    files = scan_data_tar(deb, lambda tar: _extract_from_tar(tar, wanted, deb))
     return files, fields
 
 

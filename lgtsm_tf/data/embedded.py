@@ -55,7 +55,6 @@ import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from PIL import Image
 
 from lgtsm_tf.data import sources as sources_lib
 
@@ -144,10 +143,12 @@ def load_photo(name: str) -> np.ndarray:
     return _load_photo_cached(name)
 
 
-@functools.lru_cache(maxsize=64)
-def _reduced_photo(name: str, factor: int) -> Image.Image:
-    image = Image.fromarray(load_photo(name))
-    return image.reduce(factor) if factor > 1 else image
+@functools.lru_cache(maxsize=None)
+def _photo_image(name: str):
+    """The bundled photograph ``name`` as a `virtual_video.PhotoImage` (cached reductions)."""
+    from lgtsm_tf.data import virtual_video  # pylint: disable=import-outside-toplevel
+
+    return virtual_video.PhotoImage(load_photo(name), name)
 
 
 # --------------------------------------------------------------------------------------
@@ -243,26 +244,11 @@ def camera_path(
 
 
 def _render(name: str, path: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Render frames ``[n, height, width, 3]`` of photograph ``name`` along ``path [n, 4]``."""
-    # Pre-shrink by an integer box filter so the affine resampling never minifies by >= 2x
-    # (avoids aliasing / shimmering on large photographs and small outputs).
-    factor = max(1, int(np.min(path[:, 2]) / width))
-    image = _reduced_photo(name, factor)
-    sx = image.size[0] / load_photo(name).shape[1]
-    sy = image.size[1] / load_photo(name).shape[0]
-    frames = np.empty((len(path), height, width, 3), np.uint8)
-    for i, (cx, cy, win_w, angle) in enumerate(path):
-        scale = win_w / width  # photograph pixels per output pixel
-        cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
-        # Output pixel (u, v) -> photograph point; Pillow samples at pixel centres.
-        a, b = cos * sx, -sin * sx
-        d, e = sin * sy, cos * sy
-        c = cx * sx - a * width / 2 - b * height / 2
-        f = cy * sy - d * width / 2 - e * height / 2
-        out = image.transform((width, height), Image.Transform.AFFINE, (a, b, c, d, e, f),
-                              resample=Image.Resampling.BICUBIC)
-        frames[i] = np.asarray(out)
-    return frames
+    """Render frames ``[n, height, width, 3]`` of photograph ``name`` along ``path [n, 4]``
+    (`lgtsm_tf.data.virtual_video.render_window`)."""
+    from lgtsm_tf.data import virtual_video  # pylint: disable=import-outside-toplevel
+
+    return virtual_video.render_window(_photo_image(name), path, height, width)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
