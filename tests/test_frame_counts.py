@@ -27,7 +27,7 @@ from lgtsm_tf import inference, inpaint
 from lgtsm_tf import video_io as vio
 from lgtsm_tf.data import sources
 from lgtsm_tf.inference import VideoInpainter
-from tests.testing import REPO
+from tests.testing import REPO, fill_model
 
 T, H, W = 8, 32, 32
 SAMPLES = os.path.join(REPO, "data", "samples")
@@ -128,17 +128,6 @@ def box_masks(t, h=H, w=W):
         masks[i, 8:20, 4 + i:16 + i] = 1
     return masks
 
-
-def fill_model():
-    """A cheap serialisable stand-in generator: hole = a 1x1x1 Conv3D of the frames."""
-    import lgtsm_tf
-
-    keras.utils.set_random_seed(0)
-    frames = keras.Input((None, None, None, 3), name="frames")
-    masks = keras.Input((None, None, None, 1), name="masks")
-    raw = keras.layers.Conv3D(3, 1, bias_initializer="random_uniform")(frames)
-    out = lgtsm_tf.layers.Composite()([raw, frames, masks])
-    return keras.Model({"frames": frames, "masks": masks}, out)
 
 
 def decoded_count(path):

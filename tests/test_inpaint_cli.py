@@ -11,17 +11,15 @@ import sys
 import tempfile
 import time
 
-import keras
 import numpy as np
 from absl import flags
 from absl.testing import absltest, parameterized
 from PIL import Image
 
-import lgtsm_tf
 from lgtsm_tf import inpaint
 from lgtsm_tf import video_io as vio
 from lgtsm_tf.inference import VideoInpainter
-from tests.testing import REPO
+from tests.testing import REPO, fill_model
 
 T, H, W = 8, 32, 32
 
@@ -54,15 +52,6 @@ def box_masks(t=T):
     masks[:, 8:20, 6:22] = 1
     return masks
 
-
-def fill_model():
-    """A cheap serialisable stand-in generator: hole = a 1x1x1 Conv3D of the frames."""
-    keras.utils.set_random_seed(0)
-    frames = keras.Input((None, None, None, 3), name="frames")
-    masks = keras.Input((None, None, None, 1), name="masks")
-    raw = keras.layers.Conv3D(3, 1, bias_initializer="random_uniform")(frames)
-    out = lgtsm_tf.layers.Composite()([raw, frames, masks])
-    return keras.Model({"frames": frames, "masks": masks}, out)
 
 
 @contextlib.contextmanager

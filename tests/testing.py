@@ -31,6 +31,18 @@ def random_video(seed, batch=1, frames=4, height=32, width=32, hole_fraction=0.3
     }
 
 
+def fill_model():
+    """A cheap serialisable stand-in generator: hole = a 1x1x1 Conv3D of the frames."""
+    import lgtsm_tf
+
+    keras.utils.set_random_seed(0)
+    frames = keras.Input((None, None, None, 3), name="frames")
+    masks = keras.Input((None, None, None, 1), name="masks")
+    raw = keras.layers.Conv3D(3, 1, bias_initializer="random_uniform")(frames)
+    out = lgtsm_tf.layers.Composite()([raw, frames, masks])
+    return keras.Model({"frames": frames, "masks": masks}, out)
+
+
 def graph_nodes(graph_def):
     """Every NodeDef of a GraphDef, those inside its function library included."""
     return list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
