@@ -25,7 +25,8 @@ Measures, per clip and averaged over clips (all on the composited uint8 result, 
   seconds     wall time of the method on the clip (models: includes the first trace)
 
 Writes ``<output>.json`` and ``<output>.md`` (refuses to overwrite them without
-``--overwrite``) and prints the markdown table.
+``--overwrite``) and prints the markdown table; ``--sheet PNG`` also writes each clip's middle
+frame as every method filled it, beside the ground truth.
 """
 
 import argparse
@@ -130,12 +131,43 @@ def method_table(models, baselines, precision):
     return table
 
 
-def evaluate(clips, methods, frames, height, width, area_range, seed):
-    """Runs every method on every clip. Returns the report dict (see `write`)."""
+def sheet_row(truth, holes, results, t):
+    """uint8 [H, (2 + len(results)) * W, 3]: frame t with its hole tinted red, each result,
+    the ground truth."""
+    from lgtsm_tf.inference import compare_frame
+
+    shown = compare_frame(truth[t], holes[t], truth[t])[:, :truth.shape[2]]
+    return np.concatenate([shown] + [r[t] for r in results] + [truth[t]], axis=1)
+
+
+def write_sheet(rows, names, path, overwrite):
+    """Stacks the clips' sheet rows under a header naming the columns; writes a PNG."""
+    from PIL import Image, ImageDraw
+
+    from lgtsm_tf.export.files import atomic_file
+
+    width = rows[0].shape[1]
+    columns = ["input (hole in red)"] + [os.path.basename(n) for n in names] + ["ground truth"]
+    header = Image.new("RGB", (width, 18), "white")
+    draw = ImageDraw.Draw(header)
+    col_w = width // len(columns)
+    for i, name in enumerate(columns):
+        draw.text((i * col_w + 4, 3), name[:col_w // 6], fill="black")
+    image = np.concatenate([np.asarray(header)] + list(rows), axis=0)
+    with atomic_file(path, overwrite=overwrite) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
+
+
+def evaluate(clips, methods, frames, height, width, area_range, seed, sheet_rows=None):
+    """Runs every method on every clip. Returns the report dict (see `write`).
+
+    sheet_rows: a list to which each clip's `sheet_row` of its middle frame is appended.
+    """
     rows = []
     loaded = [(path, load_clip(path, frames, height, width)) for path in clips]
     for index, (path, truth) in enumerate(loaded):
         holes = clip_masks(len(truth), height, width, seed + index, area_range)
+        results = []
         for name, method in methods:
             start = time.perf_counter()
             result = method(truth, holes)
@@ -145,12 +177,15 @@ def evaluate(clips, methods, frames, height, width, area_range, seed):
             known = ~holes
             if not np.array_equal(result[known], truth[known]):
                 raise RuntimeError(f"{name} changed known pixels of {path}")
+            results.append(result)
             row = {"clip": os.path.basename(path), "method": name,
                    "hole_ratio": float(holes.mean()), **measure(truth, result, holes),
                    "seconds": seconds}
             rows.append(row)
             print(f"{row['clip']:>12s} {name:>24s}: hole PSNR {row['hole_psnr']:6.2f} dB, "
                   f"{seconds:6.1f} s", file=sys.stderr, flush=True)
+        if sheet_rows is not None:
+            sheet_rows.append(sheet_row(truth, holes, results, len(truth) // 2))
     return {"rows": rows, "means": means(rows)}
 
 
@@ -209,6 +244,9 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=0, help="0: TensorFlow's default")
     parser.add_argument("--output", default=None,
                         help="write <output>.json and <output>.md")
+    parser.add_argument("--sheet", default=None,
+                        help="also write a PNG: per clip, its middle frame with the hole, every "
+                             "method's result and the ground truth")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
     if args.frames < 2 or args.height < 16 or args.width < 16:
@@ -229,15 +267,20 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from lgtsm_tf.export.files import check_output
     if args.output:
-        from lgtsm_tf.export.files import check_output
         for ext in (".json", ".md"):
             check_output(args.output + ext, args.overwrite)
+    if args.sheet:
+        check_output(args.sheet, args.overwrite)
     if args.threads:
         common.configure_threads(args.threads)
     methods = method_table(args.model, args.baselines, args.precision)
+    sheet_rows = [] if args.sheet else None
     report = evaluate(args.clip, methods, args.frames, args.height, args.width,
-                      args.area_range, args.seed)
+                      args.area_range, args.seed, sheet_rows)
+    if args.sheet:
+        write_sheet(sheet_rows, [name for name, _ in methods], args.sheet, args.overwrite)
     report["settings"] = {k: v for k, v in vars(args).items() if k not in ("output", "overwrite")}
     report["machine"] = common.machine()
     text = write(report, args.output, args.overwrite) if args.output else markdown(report)

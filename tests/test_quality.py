@@ -135,7 +135,7 @@ class QualityBenchmarkTest(TestCase):
         out = os.path.join(self.tmp, "report")
         names = "black,mean,temporal" + (",telea,ns" if HAS_CV2 else "")
         quality.main(["--clip", self.clip, "--frames", "6", "--height", "32", "--width", "48",
-                      "--baselines", names, "--output", out])
+                      "--baselines", names, "--output", out, "--sheet", out + ".png"])
         with open(out + ".json") as f:
             report = json.load(f)
         methods = [r["method"] for r in report["rows"]]
@@ -146,6 +146,11 @@ class QualityBenchmarkTest(TestCase):
         self.assertTrue(0.10 <= by_name["black"]["hole_ratio"] <= 0.40)
         with open(out + ".md") as f:
             self.assertIn("| ramp.mp4 | temporal |", f.read())
+        from PIL import Image
+        sheet = np.asarray(Image.open(out + ".png"))
+        # a header, then one row: input | each method | ground truth, 48 pixels each
+        self.assertEqual(sheet.shape, (18 + 32, (2 + len(methods)) * 48, 3))
+        np.testing.assert_array_equal(sheet[18:, -48:], gradient_clip(6, 32, 48)[3])
         with self.assertRaisesRegex(FileExistsError, "already exists"):
             quality.main(["--clip", self.clip, "--frames", "6", "--height", "32", "--width",
                           "48", "--baselines", "black", "--output", out])

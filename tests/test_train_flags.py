@@ -132,9 +132,20 @@ class ValidateFlagsTest(TestCase):
 
         self.assertEqual(train.SIZE_MULTIPLE, inference.SIZE_MULTIPLE)
 
-    def test_config_flagfile_demo_is_valid(self):
-        flagfile = os.path.join(os.path.dirname(train.__file__), "configs", "demo.flags")
-        train.validate_flags(parsed_flags(self.model_dir, f"--flagfile={flagfile}"))
+    @parameterized.parameters("demo", "recipe", "fvi_stage1", "fvi_stage2")
+    def test_shipped_flagfiles_are_valid(self, name):
+        """Every flag a shipped flagfile sets exists and passes the checks (the data it names
+        is replaced by the embedded set, its --init_from and --model_dir by ours)."""
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(train.__file__)))
+        cwd = os.getcwd()
+        os.chdir(repo)  # flagfiles include each other by repository-relative paths
+        try:
+            fv = parsed_flags(self.model_dir, f"--flagfile=trainers/configs/{name}.flags",
+                              "--data=embedded", "--val_data=embedded", "--init_from=",
+                              f"--model_dir={self.model_dir}")
+        finally:
+            os.chdir(cwd)
+        train.validate_flags(fv)
 
 
 class ModelDirTest(TestCase):
