@@ -185,3 +185,16 @@ class QualityBenchmarkTest(TestCase):
         with self.assertRaisesRegex(FileNotFoundError, "--model=.*absent.keras"):
             quality.main(["--clip", self.clip, "--model", os.path.join(self.tmp, "absent.keras")])
 
+
+
+class CurvePlotTest(TestCase):
+
+    def test_plot_curves_draws_every_series(self):
+        from lgtsm_tf.evaluation import plot
+
+        image = plot.plot_curves([[13.0, 16.0, 17.5], [15.6] * 3], ["model", "mean colour"],
+                                 "validation hole PSNR", "step", 250)
+        self.assertEqual(image.size, (plot.WIDTH, plot.PANEL_HEIGHT))
+        colours = {tuple(c) for c in np.asarray(image).reshape(-1, 3)}
+        self.assertIn(plot.PALETTE[0], colours)
+        self.assertIn(plot.PALETTE[1], colours)

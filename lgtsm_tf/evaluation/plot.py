@@ -51,7 +51,8 @@ def _label(value: float) -> str:
     return f"{value:g}"
 
 
-def _draw_panel(image, top, title, series: Sequence, names: Sequence[str], fonts):
+def _draw_panel(image, top, title, series: Sequence, names: Sequence[str], fonts,
+                x_label: str = "frame", x_step: int = 1):
     draw = ImageDraw.Draw(image)
     small, normal = fonts
     x0, x1 = LEFT, WIDTH - RIGHT
@@ -97,12 +98,12 @@ def _draw_panel(image, top, title, series: Sequence, names: Sequence[str], fonts
             continue
         x = px(i)
         draw.line([(x, y1), (x, y1 + 5)], fill="black")
-        label = str(int(i))
+        label = str(int(i) * x_step)
         w, h = _text_size(draw, label, small)
         draw.text((x - w / 2, y1 + 8), label, fill="black", font=small)
     draw.rectangle([x0, y0, x1, y1], outline="black")
-    w, h = _text_size(draw, "frame", normal)
-    draw.text(((x0 + x1 - w) / 2, y1 + 30), "frame", fill="black", font=normal)
+    w, h = _text_size(draw, x_label, normal)
+    draw.text(((x0 + x1 - w) / 2, y1 + 30), x_label, fill="black", font=normal)
     ylabel = "PSNR (dB)"
     w, h = _text_size(draw, ylabel, normal)
     label_img = Image.new("RGBA", (w + 4, h + 8), (255, 255, 255, 0))
@@ -148,4 +149,14 @@ def plot_report(report: dict) -> Image.Image:
     for p, (metric, title) in enumerate(panels):
         series = [[float(x) for x in v["per_frame"].get(metric, [])] for v in report["videos"]]
         _draw_panel(image, p * PANEL_HEIGHT, title, series, names, fonts)
+    return image
+
+
+def plot_curves(series: Sequence, names: Sequence[str], title: str, x_label: str = "step",
+                x_step: int = 1) -> Image.Image:
+    """RGB image of one panel: each of `series` (values in dB, point i at x = i * x_step),
+    e.g. a validation curve beside constant baselines."""
+    image = Image.new("RGB", (WIDTH, PANEL_HEIGHT), "white")
+    _draw_panel(image, 0, title, [[float(v) for v in s] for s in series], names,
+                (_font(13), _font(16)), x_label, x_step)
     return image
