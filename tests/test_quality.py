@@ -198,3 +198,17 @@ class CurvePlotTest(TestCase):
         colours = {tuple(c) for c in np.asarray(image).reshape(-1, 3)}
         self.assertIn(plot.PALETTE[0], colours)
         self.assertIn(plot.PALETTE[1], colours)
+
+    def test_training_curve_keeps_the_regular_validations(self):
+        from benchmarks import training_curve
+
+        path = os.path.join(self.get_temp_dir(), "history.csv")
+        with open(path, "w") as f:
+            f.write("step,val_hole_psnr,hole_l1\n0,13.0,\n250,16.0,0.2\n500,17.0,0.1\n"
+                    "510,16.5,0.1\n")
+        curve, every = training_curve.validation_curve(path)
+        self.assertEqual((curve, every), ([(0, 13.0), (250, 16.0), (500, 17.0)], 250))
+        out = os.path.join(self.get_temp_dir(), "curve.png")
+        training_curve.main(["--history", path, "--baseline", "mean colour=15.6",
+                             "--output", out])
+        self.assertTrue(os.path.getsize(out) > 1000)
