@@ -8,8 +8,6 @@ decodes 68) and `box.mp4` (header 456, decodes 455) too when `python -m lgtsm_tf
 fetched them into data/samples.
 """
 
-import contextlib
-import io
 import os
 import shutil
 import struct
@@ -20,14 +18,13 @@ import av
 import keras
 import numpy as np
 import pytest
-from absl import flags
 from absl.testing import absltest, parameterized
 
-from lgtsm_tf import inference, inpaint
+from lgtsm_tf import inference
 from lgtsm_tf import video_io as vio
 from lgtsm_tf.data import sources
 from lgtsm_tf.inference import VideoInpainter
-from tests.testing import REPO, fill_model
+from tests.testing import REPO, fill_model, run_inpaint_cli
 
 T, H, W = 8, 32, 32
 SAMPLES = os.path.join(REPO, "data", "samples")
@@ -312,13 +309,7 @@ class InpaintTest(Base):
         self.assertEqual(seen[-1], len(expected))
 
     def _cli(self, *args):
-        fv = flags.FlagValues()
-        inpaint.define_flags(fv)
-        fv(["lgtsm-inpaint", *args])
-        stderr, stdout = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
-            code = inpaint.main(["lgtsm-inpaint"], flag_values=fv)
-        return code, stdout.getvalue(), stderr.getvalue()
+        return run_inpaint_cli(*args)
 
     def test_cli(self):
         path, expected, header = self.make("avi_wrong_header")

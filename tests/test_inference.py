@@ -4,8 +4,6 @@ Tiny clips (8-32 frames, <= 64 px) with nf=8 generators, except the known-pixel 
 321x181 and 854x480, which use a cheap per-frame stand-in model with the generator's contract.
 """
 
-import contextlib
-import io
 import os
 import shutil
 import subprocess
@@ -18,15 +16,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
 from absl.testing import absltest, parameterized
 from PIL import Image
 
 import lgtsm_tf
-from lgtsm_tf import inference, inpaint
+from lgtsm_tf import inference
 from lgtsm_tf import video_io as vio
 from lgtsm_tf.inference import VideoInpainter
-from tests.testing import GOLDEN_MISSING, REPO, TestCase, golden_available, golden_path
+from tests.testing import (GOLDEN_MISSING, REPO, TestCase, golden_available, golden_path,
+                           run_inpaint_cli)
 
 
 # ----------------------------------------------------------------------------- stand-in models
@@ -778,13 +776,8 @@ class FilesTest(TestCase):
         self.assert_only()
 
     def _cli(self, *args):
-        fv = flags.FlagValues()
-        inpaint.define_flags(fv)
-        fv(["lgtsm-inpaint", *args])
-        stderr, stdout = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
-            code = inpaint.main(["lgtsm-inpaint"], flag_values=fv)
-        return code, stderr.getvalue()
+        code, _, stderr = run_inpaint_cli(*args)
+        return code, stderr
 
     def test_cli(self):
         model = self.p("g.keras")

@@ -2,7 +2,6 @@
 without a hole (issue 12, cases 5, 7 and 8). Tiny clips (8-40 frames of 32x32)."""
 
 import contextlib
-import io
 import os
 import shutil
 import signal
@@ -12,14 +11,13 @@ import tempfile
 import time
 
 import numpy as np
-from absl import flags
 from absl.testing import absltest, parameterized
 from PIL import Image
 
 from lgtsm_tf import inpaint
 from lgtsm_tf import video_io as vio
 from lgtsm_tf.inference import VideoInpainter
-from tests.testing import REPO, fill_model
+from tests.testing import REPO, fill_model, run_inpaint_cli
 
 T, H, W = 8, 32, 32
 
@@ -94,15 +92,11 @@ class CliTest(parameterized.TestCase):
         return os.path.join(self.dir, *names)
 
     def cli(self, *args, video=None, masks=None, model=None):
-        fv = flags.FlagValues()
-        inpaint.define_flags(fv)
-        fv(["lgtsm-inpaint", f"--video={video or self.video}", f"--masks={masks or self.masks}",
+        code, _, stderr = run_inpaint_cli(
+            f"--video={video or self.video}", f"--masks={masks or self.masks}",
             f"--model={model or self.model_path}", "--window=4", "--overlap=1", "--noprogress",
-            *args])
-        stderr, stdout = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
-            code = inpaint.main(["lgtsm-inpaint"], flag_values=fv)
-        return code, stderr.getvalue()
+            *args)
+        return code, stderr
 
     def broken_model(self):
         path = self.p("broken.keras")

@@ -43,6 +43,24 @@ def fill_model():
     return keras.Model({"frames": frames, "masks": masks}, out)
 
 
+
+def run_inpaint_cli(*args):
+    """Runs `lgtsm-inpaint` in-process with `args`: (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from absl import flags
+
+    from lgtsm_tf import inpaint
+
+    fv = flags.FlagValues()
+    inpaint.define_flags(fv)
+    fv(["lgtsm-inpaint", *args])
+    stderr, stdout = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
+        code = inpaint.main(["lgtsm-inpaint"], flag_values=fv)
+    return code, stdout.getvalue(), stderr.getvalue()
+
 def graph_nodes(graph_def):
     """Every NodeDef of a GraphDef, those inside its function library included."""
     return list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
