@@ -1,8 +1,6 @@
 """Tests for lgtsm-evaluate and lgtsm_tf.evaluation (without PyTorch; see test_evaluate_torch)."""
 
-import contextlib
 import csv
-import io
 import json
 import math
 import os
@@ -12,7 +10,6 @@ import tempfile
 from unittest import mock
 
 import numpy as np
-from absl import flags
 from absl.testing import absltest, parameterized
 from PIL import Image
 from scipy import ndimage
@@ -20,7 +17,7 @@ from scipy import ndimage
 from lgtsm_tf import evaluate as evaluate_cli
 from lgtsm_tf import video_io as vio
 from lgtsm_tf.evaluation import evaluate, frechet, inputs, report, temporal, video
-from tests.testing import TestCase
+from tests.testing import TestCase, run_cli
 
 T, H, W = 8, 48, 64
 LEVEL = (10 / 255) ** 2  # MSE of a +10 error on [0, 1] values
@@ -333,13 +330,7 @@ class InputsTest(EvalTestCase):
 class ReportAndCliTest(EvalTestCase):
 
     def _cli(self, *args):
-        fv = flags.FlagValues()
-        evaluate_cli.define_flags(fv)
-        fv(["lgtsm-evaluate", *args])
-        stderr, stdout = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
-            code = evaluate_cli.main(["lgtsm-evaluate"], flag_values=fv)
-        return code, stdout.getvalue(), stderr.getvalue()
+        return run_cli(evaluate_cli, "lgtsm-evaluate", *args)
 
     def test_outputs_are_written_and_not_overwritten(self):
         truth = moving_video(13, frames=4)

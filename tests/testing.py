@@ -44,22 +44,29 @@ def fill_model():
 
 
 
-def run_inpaint_cli(*args):
-    """Runs `lgtsm-inpaint` in-process with `args`: (exit code, stdout, stderr)."""
+def run_cli(module, prog, *args):
+    """Runs the flags-only CLI `module` (its define_flags/main) in-process as `prog args`:
+    (exit code, stdout, stderr)."""
     import contextlib
     import io
 
     from absl import flags
 
-    from lgtsm_tf import inpaint
-
     fv = flags.FlagValues()
-    inpaint.define_flags(fv)
-    fv(["lgtsm-inpaint", *args])
+    module.define_flags(fv)
+    fv([prog, *args])
     stderr, stdout = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
-        code = inpaint.main(["lgtsm-inpaint"], flag_values=fv)
+        code = module.main([prog], flag_values=fv)
     return code, stdout.getvalue(), stderr.getvalue()
+
+
+def run_inpaint_cli(*args):
+    """`run_cli` for lgtsm-inpaint."""
+    from lgtsm_tf import inpaint
+
+    return run_cli(inpaint, "lgtsm-inpaint", *args)
+
 
 def graph_nodes(graph_def):
     """Every NodeDef of a GraphDef, those inside its function library included."""
