@@ -26,6 +26,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["lgtsm_tf", "lgtsm_tf.*", "export", "trainers"]),
+    # The shipped presets' weights (lgtsm_tf.presets; checked by SHA-256 when loaded).
+    package_data={"lgtsm_tf.presets": ["*.keras", "*.md"]},
     install_requires=[
         _tensorflow_requirement(),
         "keras==3.15.1",

@@ -10,9 +10,10 @@ Each clip gets its own seeded moving masks (``lgtsm_tf.masks.sample_masks`` with
 ``object_like`` and ``rand_curve`` presets, mean hole ratio in ``--area_range``, 10-40 % by
 default), the same for every method.
 
-Methods: every ``--model`` (through `lgtsm_tf.inference.VideoInpainter`, whole clip, default
-windows) and the baselines of `lgtsm_tf.evaluation.baselines` (black, mean colour, OpenCV Telea
-and Navier-Stokes per frame, temporal nearest-known copy).
+Methods: every ``--model`` (through `lgtsm_tf.inference.VideoInpainter`, whole clip, in windows
+of ``--window`` frames: by default a preset's own, its training clip length, else 16) and the
+baselines of `lgtsm_tf.evaluation.baselines` (black, mean colour, OpenCV Telea and
+Navier-Stokes per frame, temporal nearest-known copy).
 
 Measures, per clip and averaged over clips (all on the composited uint8 result, values / 255):
   hole_psnr   per-frame PSNR over hole pixels, averaged over frames (dB)
@@ -103,18 +104,22 @@ def measure(truth, result, holes):
     }
 
 
-def model_method(path, precision):
-    """A method inpainting with the model at `path` (.keras, SavedModel or training dir)."""
+def model_method(path, precision, window=None, overlap=None):
+    """A method inpainting with the model at `path` (preset:NAME, .keras, SavedModel or
+    training dir), in windows of `window` frames (default: a preset's own, else 16)."""
     from lgtsm_tf.inference import VideoInpainter
 
-    inpainter = VideoInpainter.from_path(path, precision=precision)
+    inpainter = VideoInpainter.from_path(path, precision=precision, window=window,
+                                         overlap=overlap)
+    print(f"{path}: windows of {inpainter.window} (overlap {inpainter.overlap}), precision "
+          f"{inpainter.precision} ({inpainter.precision_reason})", flush=True)
 
     def run(frames, holes):
         return inpainter.inpaint_array(frames, holes.astype(np.uint8))
     return run
 
 
-def method_table(models, baselines, precision):
+def method_table(models, baselines, precision, window=None, overlap=None):
     """[(name, fn)]: the models (named by path) then the baselines."""
     from lgtsm_tf.evaluation import baselines as baselines_lib
 
@@ -126,7 +131,7 @@ def method_table(models, baselines, precision):
     for path in models:
         if not os.path.exists(path):
             raise FileNotFoundError(f"--model={path}: no such file or directory")
-        table.append((path, model_method(path, precision)))
+        table.append((path, model_method(path, precision, window, overlap)))
     table += [(name, baselines_lib.METHODS[name]) for name in baselines]
     return table
 
@@ -229,7 +234,8 @@ def write(report, output, overwrite):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", action="append", default=[],
-                        help="a generator (.keras, SavedModel, training dir); repeatable")
+                        help="a generator (preset:NAME, .keras, SavedModel, training dir); "
+                             "repeatable")
     parser.add_argument("--baselines", default="black,mean,telea,ns,temporal",
                         help="comma-separated baselines (empty: none)")
     parser.add_argument("--clip", action="append", default=None,
@@ -240,7 +246,11 @@ def parse_args(argv=None):
     parser.add_argument("--area_range", default="0.10,0.40",
                         help="mean hole ratio range of the masks, lo,hi")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"))
+    parser.add_argument("--window", type=int, default=None,
+                        help="frames per model window (default: a preset's own, else 16)")
+    parser.add_argument("--overlap", type=int, default=None,
+                        help="frames shared by windows (default: a preset's own, else 6)")
     parser.add_argument("--threads", type=int, default=0, help="0: TensorFlow's default")
     parser.add_argument("--output", default=None,
                         help="write <output>.json and <output>.md")
@@ -275,7 +285,8 @@ def main(argv=None):
         check_output(args.sheet, args.overwrite)
     if args.threads:
         common.configure_threads(args.threads)
-    methods = method_table(args.model, args.baselines, args.precision)
+    methods = method_table(args.model, args.baselines, args.precision, args.window,
+                           args.overlap)
     sheet_rows = [] if args.sheet else None
     report = evaluate(args.clip, methods, args.frames, args.height, args.width,
                       args.area_range, args.seed, sheet_rows)

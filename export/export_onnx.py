@@ -1,6 +1,12 @@
 r"""Convert the exported SavedModel to ONNX, checked: lgtsm-export-onnx.
 
   python export/export_onnx.py --saved_model models/lgtsm/1 --output lgtsm.onnx [--opset 17]
+  python export/export_onnx.py --model preset:lgtsm_nf16 --output lgtsm.onnx
+
+--saved_model  a SavedModel version directory written by export_savedmodel.py, or
+--model        anything export_savedmodel.py's --model takes (preset:NAME, .keras, training
+               directory, reference checkpoint): exported to a temporary, verified SavedModel
+               first (deleted afterwards).
 
 Converts the `serving_float` signature with tf2onnx (inputs frames float32
 [batch, time, height, width, 3] in [0, 1] and masks float32 [batch, time, height, width, 1],
@@ -16,6 +22,7 @@ existing file is kept unless --overwrite.
 
 import os
 import sys
+import tempfile
 
 from absl import app, flags
 
@@ -30,6 +37,11 @@ def define_flags(flag_values=flags.FLAGS):
     fv = flag_values
     flags.DEFINE_string("saved_model", None, "SavedModel version directory written by "
                         "export_savedmodel.py (e.g. models/lgtsm/1).", flag_values=fv)
+    flags.DEFINE_string("model", None, "Instead of --saved_model: preset:NAME, .keras file, "
+                        "training directory or reference checkpoint.", flag_values=fv)
+    flags.DEFINE_enum("variant", "lgtsm", ["lgtsm", "gtsm", "2d", "3d"],
+                      "Network variant of a reference checkpoint (--model .pth/.npz).",
+                      flag_values=fv)
     flags.DEFINE_string("output", None, "The .onnx file to write.", flag_values=fv)
     flags.DEFINE_integer("opset", 17, "ONNX opset (17 and 18 are tested).", lower_bound=13,
                          flag_values=fv)
@@ -44,16 +56,33 @@ def export_from_flags(fv) -> dict:
     from lgtsm_tf.export import files
     from lgtsm_tf.export.shapes import parse_shape
 
-    missing = [n for n in ("saved_model", "output") if not fv[n].value]
-    if missing:
-        raise app.UsageError(f"missing required flag(s): {', '.join('--' + m for m in missing)}")
+    if not fv.output:
+        raise app.UsageError("missing required flag(s): --output")
+    if bool(fv.saved_model) == bool(fv.model):
+        raise app.UsageError("give exactly one of --saved_model and --model")
     shapes = [parse_shape(s) for s in fv.check_shapes]
     files.check_output(fv.output, fv.overwrite)
     from lgtsm_tf.export import onnx_export
 
-    return onnx_export.export_onnx(fv.saved_model, fv.output, opset=fv.opset,
-                                   check_shapes=shapes, tolerance=fv.tolerance,
-                                   overwrite=fv.overwrite)
+    if fv.saved_model:
+        return onnx_export.export_onnx(fv.saved_model, fv.output, opset=fv.opset,
+                                       check_shapes=shapes, tolerance=fv.tolerance,
+                                       overwrite=fv.overwrite)
+    from lgtsm_tf import inference
+    from lgtsm_tf.export import savedmodel
+
+    try:
+        path = inference.model_path(fv.model)
+    except ValueError as e:
+        raise ValueError(f"--model={fv.model}: {e}") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or directory (--model)")
+    model = inference.load_model(fv.model, variant=fv.variant)
+    with tempfile.TemporaryDirectory(prefix="lgtsm-onnx-") as base:
+        exported = savedmodel.export_saved_model(model, base, 1, source=fv.model)
+        return onnx_export.export_onnx(exported["path"], fv.output, opset=fv.opset,
+                                       check_shapes=shapes, tolerance=fv.tolerance,
+                                       overwrite=fv.overwrite)
 
 
 def main(argv, flag_values=flags.FLAGS):

@@ -3,8 +3,9 @@ r"""Export a trained generator as a TF Serving SavedModel version: BASE/N/.
   python export/export_savedmodel.py --model lgtsm.keras --output_dir models/lgtsm --version 1
   (installed: lgtsm-export-savedmodel ...)
 
---model       a .keras file, a training directory (generator.keras [+ TF checkpoints]) or an
-              authors' checkpoint (.pth/.pt/.tar/.ckpt/.npz with --variant), read by
+--model       preset:NAME (a generator shipped with the package, `lgtsm_tf.presets`), a .keras
+              file, a training directory (generator.keras [+ TF checkpoints]) or an authors'
+              checkpoint (.pth/.pt/.tar/.ckpt/.npz with --variant), read by
               `lgtsm_tf.inference.load_model`.
 --output_dir  the model's base path for TF Serving; the SavedModel goes to <output_dir>/<version>.
 --version     positive integer version directory.
@@ -35,8 +36,8 @@ PROG = "lgtsm-export-savedmodel"
 
 def define_flags(flag_values=flags.FLAGS):
     fv = flag_values
-    flags.DEFINE_string("model", None, ".keras file, training directory or reference "
-                        "checkpoint (.pth/.pt/.tar/.ckpt/.npz).", flag_values=fv)
+    flags.DEFINE_string("model", None, "preset:NAME, .keras file, training directory or "
+                        "reference checkpoint (.pth/.pt/.tar/.ckpt/.npz).", flag_values=fv)
     flags.DEFINE_enum("variant", "lgtsm", ["lgtsm", "gtsm", "2d", "3d"],
                       "Network variant of a reference checkpoint.", flag_values=fv)
     flags.DEFINE_string("output_dir", None, "Model base path; writes <output_dir>/<version>.",
@@ -60,18 +61,24 @@ def export_from_flags(fv) -> dict:
         raise app.UsageError(f"missing required flag(s): {', '.join('--' + m for m in missing)}")
     target = savedmodel.version_dir(fv.output_dir, fv.version)
     shapes = [parse_shape(s) for s in fv.verify_shapes]
-    if not os.path.exists(fv.model):
-        raise FileNotFoundError(f"{fv.model}: no such file or directory (--model)")
-    if os.path.isfile(os.path.join(fv.model, "saved_model.pb")):
-        raise ValueError(f"{fv.model} is already a SavedModel; export from the .keras file, "
+    from lgtsm_tf import inference
+
+    try:
+        path = inference.model_path(fv.model)
+    except ValueError as e:
+        raise ValueError(f"--model={fv.model}: {e}") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or directory (--model)")
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise ValueError(f"{path} is already a SavedModel; export from the .keras file, "
                          "training directory or checkpoint it came from")
     files.check_output(target, fv.overwrite)  # before loading the model
-    from lgtsm_tf import inference
 
     model = inference.load_model(fv.model, variant=fv.variant)
     result = savedmodel.export_saved_model(
         model, fv.output_dir, fv.version, overwrite=fv.overwrite, verify_shapes=shapes,
-        verify_tolerance=fv.verify_tolerance, source=os.path.abspath(fv.model))
+        verify_tolerance=fv.verify_tolerance,
+        source=fv.model if path != fv.model else os.path.abspath(path))
     if result["float32_copy"]:
         print(f"model policies {result['source_policies']}: exported a float32 copy")
     for check, diff in result["verification"].items():

@@ -9,3 +9,5 @@ __version__ = "0.1.0"
 
 from lgtsm_tf import layers  # noqa: F401  (registers the serializable layers)
 from lgtsm_tf.models import build_discriminator, build_generator  # noqa: F401
+from lgtsm_tf import presets  # noqa: F401,E402
+from lgtsm_tf.presets import from_preset, load_preset  # noqa: F401,E402

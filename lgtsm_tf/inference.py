@@ -100,6 +100,7 @@ __all__ = [
     "dilate_mask",
     "pad_to_multiple",
     "load_model",
+    "model_path",
     "compare_path",
     "compare_frame",
     "check_outputs",
@@ -113,6 +114,8 @@ DEFAULT_WINDOW = 16
 # this edge effect reaches ~6 frames in. Cross-fading over 6 frames keeps border changes well
 # below those inside windows; with 4 the mean border change exceeds the inside one (tests).
 DEFAULT_OVERLAP = 6
+#: Written by trainers/train.py beside generator.keras: {"window": clip length, "overlap": ...}.
+WINDOWING_FILE = "inference.json"
 #: Spatial size multiple the generator needs (two stride-2 stages, two x2 upsamplings).
 SIZE_MULTIPLE = 4
 #: `precision` values and the Keras dtype policy each runs the model under.
@@ -356,6 +359,19 @@ def _set_policy(config, policy: str):
     return config
 
 
+def _choose_precision(model, precision: str):
+    """(precision, why) for `VideoInpainter`: "auto" resolved for `model`."""
+    import keras
+
+    if precision != "auto":
+        return precision, "asked for"
+    if not isinstance(model, keras.Model):
+        return "fp32", "a SavedModel runs at the precision it was exported with"
+    from lgtsm_tf.cpu_features import auto_precision
+
+    return auto_precision()
+
+
 def _with_precision(model, precision: str):
     """The Keras `model` rebuilt under the dtype policy of `precision` (same weights)."""
     import keras
@@ -428,6 +444,59 @@ def _find_keras_file(folder: str) -> Optional[str]:
     return None
 
 
+def model_path(spec) -> str:
+    """The file or directory a model argument names: `preset:NAME` -> the preset's verified
+    weights file (`lgtsm_tf.presets.preset_file`: ValueError for an unknown name, listing the
+    presets, or a damaged file); anything else is a path, returned as a string."""
+    from lgtsm_tf import presets
+
+    name = presets.preset_name(spec)
+    return presets.preset_file(name) if name is not None else os.fspath(spec)
+
+
+def windowing(spec, window: Optional[int] = None, overlap: Optional[int] = None):
+    """(window, overlap) to run the model `spec` with: the given values, else the model's own,
+    else DEFAULT_WINDOW/OVERLAP. The model's own: a preset's (`Preset.window`/`overlap`), or for
+    a training directory (or the `generator.keras` in it) the `WINDOWING_FILE` that
+    trainers/train.py writes there: its training clip length (a model trained on 6-frame clips
+    loses ~1 dB hole PSNR when run in 16-frame windows)."""
+    from lgtsm_tf import presets
+
+    own = None
+    if isinstance(spec, (str, os.PathLike)):
+        spec = os.fspath(spec)
+        name = presets.preset_name(spec)
+        if name is not None:
+            own = (presets.get(name).window, presets.get(name).overlap)
+        else:
+            folder = spec if os.path.isdir(spec) else (
+                os.path.dirname(spec) if os.path.basename(spec) == "generator.keras" else None)
+            own = _read_windowing(os.path.join(folder, WINDOWING_FILE)) if folder else None
+    own = own or (DEFAULT_WINDOW, DEFAULT_OVERLAP)
+    window = own[0] if window is None else window
+    return window, (min(own[1], window - 1) if overlap is None else overlap)
+
+
+def _read_windowing(path):
+    """(window, overlap) from a `WINDOWING_FILE`, None if there is none; ValueError if it is
+    not {"window": int >= 1, "overlap": int >= 0}."""
+    import json
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            values = json.load(f)
+        window, overlap = values["window"], values["overlap"]
+        if not (isinstance(window, int) and isinstance(overlap, int) and window >= 1
+                and 0 <= overlap):
+            raise ValueError("window must be an integer >= 1 and overlap an integer >= 0")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a windowing file ({{\"window\": N, \"overlap\": M}}): "
+                         f"{type(e).__name__}: {e}") from None
+    return window, overlap
+
+
 def load_model(path, variant: str = "lgtsm"):
     """`_load_model`, refusing (ValueError) a Keras model whose weights are not all finite."""
     from lgtsm_tf.models import check_finite_weights
@@ -446,7 +515,7 @@ def _load_model(path, variant: str = "lgtsm"):
 
     import lgtsm_tf  # noqa: F401  (registers the layers for deserialisation)
 
-    path = os.fspath(path)
+    path = model_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such model file or directory")
     if os.path.isfile(path):
@@ -646,8 +715,10 @@ class VideoInpainter:
       batch_windows: windows run per model call (>= 1).
       working_size: None (full resolution) or (height, width) to run the model at; either side
         may be None to keep the aspect ratio (rounded to a multiple of 4).
-      precision: "fp32" or "bf16" (Keras models are rebuilt under the mixed_bfloat16 policy,
-        same weights; a SavedModel runs as exported and accepts only "fp32").
+      precision: "fp32", "bf16" (Keras models are rebuilt under the mixed_bfloat16 policy,
+        same weights; a SavedModel runs as exported and accepts only "fp32") or "auto" (bf16
+        for a Keras model on a CPU with native bf16, else fp32: `cpu_features.auto_precision`;
+        `self.precision` and `self.precision_reason` say what was chosen and why).
       resize_masks: nearest-resize masks whose size differs from the frames (else an error).
       progress: show a `keras.utils.Progbar` while inpainting.
     """
@@ -661,8 +732,9 @@ class VideoInpainter:
             raise ValueError(f"dilate must be an integer >= 0, got {dilate!r}")
         if int(batch_windows) != batch_windows or batch_windows < 1:
             raise ValueError(f"batch_windows must be an integer >= 1, got {batch_windows!r}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+        if precision != "auto" and precision not in PRECISIONS:
+            raise ValueError(f"precision must be 'auto' or one of {sorted(PRECISIONS)}, got "
+                             f"{precision!r}")
         if working_size is not None:
             if len(working_size) != 2 or any(
                     s is not None and (int(s) != s or s < SIZE_MULTIPLE) for s in working_size):
@@ -673,10 +745,10 @@ class VideoInpainter:
         self.dilate = int(dilate)
         self.batch_windows = int(batch_windows)
         self.working_size = None if working_size is None else tuple(working_size)
-        self.precision = precision
+        self.precision, self.precision_reason = _choose_precision(model, precision)
         self.resize_masks = bool(resize_masks)
         self.progress = bool(progress)
-        self.model = self._prepare_model(model, precision)
+        self.model = self._prepare_model(model, self.precision)
         self._predict = self._make_predict(self.model)
         self.model_calls = 0  # number of batches run (for tests and logging)
 
@@ -724,6 +796,7 @@ class VideoInpainter:
 
         What `path` is decides how it is read:
 
+        * `preset:NAME`: a generator shipped with the package (`lgtsm_tf.presets`);
         * a `.keras` file: `keras.saving.load_model` (the lgtsm_tf layers are registered);
         * a reference checkpoint, `.pth`/`.pt`/`.tar`/`.ckpt` (needs torch) or `.npz`:
           `lgtsm_tf.convert.load_reference_generator(path, variant)` (nf read from the file);
@@ -743,9 +816,12 @@ class VideoInpainter:
         Args:
           path: see above.
           variant: network variant for reference checkpoints ("lgtsm", "gtsm", "2d", "3d").
-          **kwargs: `VideoInpainter` arguments (window, overlap, ...).
+          **kwargs: `VideoInpainter` arguments (window, overlap, ...); window and overlap
+            default to a preset's own (`windowing`).
         """
-        return cls(load_model(path, variant=variant), **kwargs)
+        window, overlap = windowing(path, kwargs.pop("window", None),
+                                    kwargs.pop("overlap", None))
+        return cls(load_model(path, variant=variant), window=window, overlap=overlap, **kwargs)
 
     # -------------------------------------------------------------------------- per frame
 

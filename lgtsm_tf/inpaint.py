@@ -1,8 +1,8 @@
 r"""lgtsm-inpaint: inpaint a whole video (any length, any size) with a trained generator.
 
-  lgtsm-inpaint --video clip.mp4 --masks masks/ --output out.mp4 --model lgtsm.keras \
+  lgtsm-inpaint --video clip.mp4 --masks masks/ --output out.mp4 [--model lgtsm.keras] \
       [--window 16 --overlap 6 --dilate 4 --batch_windows 1 --working_height 240 \
-       --resize_masks --lossless --compare --overwrite --precision fp32|bf16]
+       --resize_masks --lossless --compare --overwrite --precision auto|fp32|bf16]
 
 --video   a video file, a folder of frames or one image.
 --masks   a folder of mask images, a mask video, or ONE mask image used for every frame; any
@@ -12,8 +12,12 @@ r"""lgtsm-inpaint: inpaint a whole video (any length, any size) with a trained g
           bit-exact RGB) or a folder of PNGs (a path without extension).
 --compare also writes <output stem>_compare.mp4: the input with the hole in translucent red |
           the output, side by side.
---model   a .keras file, a SavedModel directory, a training directory (generator.keras
-          [+ TF checkpoints]) or an authors' checkpoint (.pth/.pt/.tar/.ckpt/.npz, --variant).
+--model   preset:NAME (a generator shipped with the package, `lgtsm_tf.presets`; the default
+          is preset:lgtsm_nf16), a .keras file, a SavedModel directory, a training directory
+          (generator.keras [+ TF checkpoints]) or an authors' checkpoint
+          (.pth/.pt/.tar/.ckpt/.npz, --variant).
+--precision auto (the default): bf16 on a CPU with native bf16 (AMX or AVX512-BF16), fp32
+          elsewhere; the choice is printed.
 
 Checked before the model is loaded: the paths, that the output folder is writable, --frame_rate,
 and that the mask count equals the number of frames that decode (the video is decoded once to
@@ -39,7 +43,7 @@ import warnings
 
 from absl import app, flags
 
-from lgtsm_tf import inference
+from lgtsm_tf import inference, presets
 from lgtsm_tf.cli import run_command
 
 
@@ -51,15 +55,18 @@ def define_flags(flag_values=flags.FLAGS):
                         "frames (nonzero = hole).", flag_values=fv)
     flags.DEFINE_string("output", None, "Output video (.mp4/.m4v/.mov/.mkv) or PNG folder.",
                         flag_values=fv)
-    flags.DEFINE_string("model", None, ".keras file, SavedModel dir, training dir, or reference "
-                        "checkpoint (.pth/.pt/.tar/.ckpt/.npz).", flag_values=fv)
+    flags.DEFINE_string("model", presets.PREFIX + presets.DEFAULT, "preset:NAME (presets: "
+                        f"{', '.join(presets.names())}), .keras file, SavedModel dir, training "
+                        "dir, or reference checkpoint (.pth/.pt/.tar/.ckpt/.npz).",
+                        flag_values=fv)
     flags.DEFINE_enum("variant", "lgtsm", ["lgtsm", "gtsm", "2d", "3d"],
                       "Network variant of a reference checkpoint (--model .pth/.npz).",
                       flag_values=fv)
-    flags.DEFINE_integer("window", inference.DEFAULT_WINDOW, "Frames per temporal window.",
+    flags.DEFINE_integer("window", None, "Frames per temporal window (default: a preset's own, "
+                         f"its training clip length; else {inference.DEFAULT_WINDOW}).",
                          lower_bound=1, flag_values=fv)
-    flags.DEFINE_integer("overlap", inference.DEFAULT_OVERLAP,
-                         "Frames shared by consecutive windows (cross-faded), < window.",
+    flags.DEFINE_integer("overlap", None, "Frames shared by consecutive windows (cross-faded), "
+                         f"< window (default: a preset's own; else {inference.DEFAULT_OVERLAP}).",
                          lower_bound=0, flag_values=fv)
     flags.DEFINE_integer("dilate", 0, "Grow the holes by this many pixels.", lower_bound=0,
                          flag_values=fv)
@@ -78,8 +85,9 @@ def define_flags(flag_values=flags.FLAGS):
     flags.DEFINE_bool("compare", False, "Also write <output stem>_compare.mp4 (input with the "
                       "hole in red | output).", flag_values=fv)
     flags.DEFINE_bool("overwrite", False, "Replace existing output.", flag_values=fv)
-    flags.DEFINE_enum("precision", "fp32", sorted(inference.PRECISIONS),
-                      "Model precision (bf16: Keras mixed_bfloat16 policy).", flag_values=fv)
+    flags.DEFINE_enum("precision", "auto", ["auto"] + sorted(inference.PRECISIONS),
+                      "Model precision (bf16: Keras mixed_bfloat16 policy; auto: bf16 where the "
+                      "CPU has native bf16, else fp32).", flag_values=fv)
     flags.DEFINE_float("frame_rate", None, "Frame rate for inputs without one (frame folders, "
                        f"images); default {inference.FALLBACK_FRAME_RATE}.", flag_values=fv)
     flags.DEFINE_bool("progress", True, "Show a progress bar.", flag_values=fv)
@@ -90,14 +98,19 @@ def inpaint_from_flags(fv) -> dict:
     missing = [name for name in ("video", "masks", "output", "model") if not fv[name].value]
     if missing:
         raise app.UsageError(f"missing required flag(s): {', '.join('--' + m for m in missing)}")
-    if fv.overlap >= fv.window:
-        raise ValueError(f"--overlap ({fv.overlap}) must be smaller than --window ({fv.window})")
+    try:
+        model = inference.model_path(fv.model)
+        window, overlap = inference.windowing(fv.model, fv.window, fv.overlap)
+    except ValueError as e:
+        raise ValueError(f"--model={fv.model}: {e}") from None
+    if overlap >= window:
+        raise ValueError(f"--overlap ({overlap}) must be smaller than --window ({window})")
     if fv.frame_rate is not None and not (math.isfinite(fv.frame_rate) and fv.frame_rate > 0):
         raise ValueError(f"--frame_rate={fv.frame_rate}: must be a positive, finite number of "
                          "frames per second (e.g. 25 or 29.97)")
     output = fv.output
     # Cheap checks first, so a wrong path fails before the model is loaded.
-    for what, path in (("--video", fv.video), ("--masks", fv.masks), ("--model", fv.model)):
+    for what, path in (("--video", fv.video), ("--masks", fv.masks), ("--model", model)):
         if not os.path.exists(path):
             raise FileNotFoundError(f"{path}: no such file or directory ({what})")
     outputs = [output] + ([inference.compare_path(output)] if fv.compare else [])
@@ -108,9 +121,11 @@ def inpaint_from_flags(fv) -> dict:
     if fv.working_height or fv.working_width:
         working = (fv.working_height, fv.working_width)
     inpainter = inference.VideoInpainter.from_path(
-        fv.model, variant=fv.variant, window=fv.window, overlap=fv.overlap, dilate=fv.dilate,
+        fv.model, variant=fv.variant, window=window, overlap=overlap, dilate=fv.dilate,
         batch_windows=fv.batch_windows, working_size=working, precision=fv.precision,
         resize_masks=fv.resize_masks, progress=fv.progress)
+    print(f"model {fv.model}, windows of {window} frames (overlap {overlap}), precision "
+          f"{inpainter.precision} ({inpainter.precision_reason})")
     summary = inpainter.inpaint_files(
         fv.video, fv.masks, output, overwrite=fv.overwrite, lossless=fv.lossless,
         compare=fv.compare, frame_rate=fv.frame_rate, invert_masks=fv.invert_masks)

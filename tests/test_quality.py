@@ -212,3 +212,41 @@ class CurvePlotTest(TestCase):
         training_curve.main(["--history", path, "--baseline", "mean colour=15.6",
                              "--output", out])
         self.assertTrue(os.path.getsize(out) > 1000)
+
+
+class AblationTest(TestCase):
+    """benchmarks/ablation.py end to end on two variants, 2 training steps, a tiny clip."""
+
+    def test_trains_each_variant_and_tabulates(self):
+        from benchmarks import ablation
+
+        tmp = tempfile.mkdtemp()
+        clip = os.path.join(tmp, "ramp.mp4")
+        with VideoWriter(clip, frame_rate=10, lossless=True) as writer:
+            writer.write_frames(gradient_clip(frames=6, height=32, width=48))
+        flagfile = os.path.join(tmp, "tiny.flags")
+        with open(flagfile, "w") as f:
+            f.write("--data=embedded\n--val_data=\n--nf=4\n--clip_length=3\n--height=32\n"
+                    "--width=32\n--batch_size=1\n--perceptual_weight=0\n--style_weight=0\n"
+                    "--eval_every=2\n--checkpoint_every=2\n--init=scaled\n")
+        out = os.path.join(tmp, "ablation")
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            ablation.main(["--runs_dir", os.path.join(tmp, "runs"), "--variant", "lgtsm",
+                           "--variant", "2d", "--flagfile", flagfile, "--train_steps", "2",
+                           "--baselines", "mean", "--clip", clip, "--frames", "6",
+                           "--height", "32", "--width", "48", "--output", out])
+        with open(out + ".json") as f:
+            report = json.load(f)
+        self.assertEqual(list(report["variants"]), ["lgtsm", "2d"])
+        lgtsm, plain = report["variants"]["lgtsm"], report["variants"]["2d"]
+        self.assertGreater(lgtsm["parameters"], plain["parameters"])  # + the shift kernels
+        for row in (lgtsm, plain):
+            self.assertGreater(row["train_cpu_s"], 0)
+            self.assertTrue(np.isfinite(row["hole_psnr"]))
+        self.assertIn("| mean (classical) |", stdout.getvalue())
+        with open(out + ".md") as f:
+            self.assertIn("| 2d |", f.read())
+        with self.assertRaisesRegex(FileExistsError, "already exists"):
+            ablation.main(["--runs_dir", os.path.join(tmp, "runs"), "--flagfile", flagfile,
+                           "--clip", clip, "--output", out])

@@ -74,6 +74,8 @@ class TrainCliTest(TestCase):
         self.assertIn("at step 40", done.stdout)
         self.assertEqual(checkpoint_steps(model_dir)[-1], 40)
         self.assertTrue(os.path.exists(os.path.join(model_dir, "generator.keras")))
+        from lgtsm_tf.inference import windowing  # the run says how to window it
+        self.assertEqual(windowing(model_dir), (3, 1))  # --clip_length=3
         with open(os.path.join(model_dir, "history.csv")) as f:
             steps = [int(row["step"]) for row in csv.DictReader(f)]
         self.assertEqual(steps[-1], 40)

@@ -11,6 +11,7 @@ from absl import app, flags
 from absl.testing import parameterized
 
 import lgtsm_tf
+from lgtsm_tf import inference
 from lgtsm_tf.training.init import initial_models
 from tests.testing import TestCase
 from trainers import train
@@ -203,14 +204,15 @@ class FiniteWeightsTest(TestCase):
                 ValueError, r"^the generator at step 7: 500 of [\d,]+ weight values are not "
                             r"finite \(NaN/inf\), in .*conv1.*: the model diverged .*; not "
                             r"exporting .*generator.keras \(the checkpoints are kept\)$"):
-            train.export_generator(nan_generator(), model_dir, 7)
+            train.export_generator(nan_generator(), model_dir, 7, 6)
         self.assertEqual(os.listdir(model_dir), [])
 
     def test_export_writes_finite_weights(self):
         model_dir = self.get_temp_dir()
-        path = train.export_generator(lgtsm_tf.build_generator("lgtsm", nf=4), model_dir, 1)
+        path = train.export_generator(lgtsm_tf.build_generator("lgtsm", nf=4), model_dir, 1, 5)
         self.assertEqual(path, os.path.join(model_dir, "generator.keras"))
-        self.assertEqual(os.listdir(model_dir), ["generator.keras"])
+        self.assertEqual(sorted(os.listdir(model_dir)), ["generator.keras", "inference.json"])
+        self.assertEqual(inference.windowing(model_dir), (5, 2))
 
     def test_init_from_refuses_nan_weights(self):
         path = os.path.join(self.get_temp_dir(), "diverged.keras")

@@ -79,7 +79,8 @@ def define_flags(flag_values=flags.FLAGS):
                       "Ignored with --init_from or when resuming.", flag_values=fv)
     flags.DEFINE_integer("d_nf", 64, "Discriminator base channels.", flag_values=fv)
     flags.DEFINE_string("init_from", None, "Start the generator (and discriminator when present) "
-                        "from a .keras generator or a reference checkpoint (.pth/.pt/.tar/.npz); "
+                        "from preset:NAME (a shipped generator: fine-tune it on your footage), a "
+                        ".keras generator or a reference checkpoint (.pth/.pt/.tar/.npz); "
                         "ignored when --model_dir already has a checkpoint to resume.",
                         flag_values=fv)
     # Losses and optimisation.
@@ -101,7 +102,9 @@ def define_flags(flag_values=flags.FLAGS):
                       "multi-replica training equal to one device.", flag_values=fv)
     flags.DEFINE_string("vgg_weights", None, "VGG16 ImageNet weights (.h5, include_top=False); "
                         "default: keras.applications' cache.", flag_values=fv)
-    flags.DEFINE_float("lr", 1e-4, "Generator learning rate (Adam, amsgrad).", flag_values=fv)
+    flags.DEFINE_float("lr", 1e-4, "Generator learning rate (Adam, amsgrad). A resumed run "
+                       "trains at the rates the flags give, not at the checkpoint's.",
+                       flag_values=fv)
     flags.DEFINE_float("d_lr", 1e-4, "Discriminator learning rate.", flag_values=fv)
     flags.DEFINE_integer("lr_decay_steps", 0, "Multiply the generator LR by --lr_decay_rate "
                          "every this many steps (0: constant).", flag_values=fv)
@@ -211,7 +214,14 @@ def validate_flags(fv=FLAGS):
     if fv.lr_decay_rate > 1:
         raise app.UsageError(f"{_number(fv, 'lr_decay_rate')}: must be a finite number in "
                              "(0, 1]")
-    if fv.init_from and not os.path.exists(fv.init_from):
+    if fv.init_from and fv.init_from.startswith("preset:"):
+        from lgtsm_tf.inference import model_path  # imports TensorFlow: only for presets
+
+        try:
+            model_path(fv.init_from)
+        except ValueError as e:
+            raise app.UsageError(f"--init_from={fv.init_from}: {e}") from None
+    elif fv.init_from and not os.path.exists(fv.init_from):
         raise app.UsageError(f"--init_from={fv.init_from}: no such file or directory")
 
 
@@ -321,8 +331,9 @@ def _remove_empty_folders(path):
         pass  # not empty
 
 
-def export_generator(generator, model_dir, step):
-    """Saves model_dir/generator.keras (atomically); refuses non-finite weights."""
+def export_generator(generator, model_dir, step, clip_length):
+    """Saves model_dir/generator.keras and inference.json (the training clip length as the
+    inference window; atomically); refuses non-finite weights."""
     from lgtsm_tf.models import check_finite_weights
 
     path = os.path.join(model_dir, "generator.keras")
@@ -332,6 +343,11 @@ def export_generator(generator, model_dir, step):
         raise ValueError(f"{e}; not exporting {path} (the checkpoints are kept)") from e
     generator.save(path + ".partial.keras")
     os.replace(path + ".partial.keras", path)
+    # How to run it: in windows as long as the training clips (`inference.windowing`).
+    windowing = os.path.join(model_dir, "inference.json")
+    with open(windowing + ".partial", "w") as f:
+        json.dump({"window": clip_length, "overlap": clip_length // 2}, f)
+    os.replace(windowing + ".partial", windowing)
     return path
 
 
@@ -405,7 +421,8 @@ def train(fv=FLAGS):
 def _train(strategy, chief, keras, guard):
     from lgtsm_tf.training.checkpointing import CheckpointCallback, TrainingCheckpoint
     from lgtsm_tf.training.gan import InpaintingGAN
-    from lgtsm_tf.training.optimizers import guarded, reference_adam
+    from lgtsm_tf.training.optimizers import (StaircaseDecay, guarded, reference_adam,
+                                              staircase_rate)
     from lgtsm_tf.training.summaries import HistoryCSV, ImageSummaryCallback
 
     keras.config.set_dtype_policy(FLAGS.precision)
@@ -418,8 +435,7 @@ def _train(strategy, chief, keras, guard):
         gan = InpaintingGAN(generator, discriminator, vgg, weights)
         gan.compile(
             generator_optimizer=guarded(
-                reference_adam(FLAGS.lr, FLAGS.lr_decay_steps, FLAGS.lr_decay_rate,
-                               name="generator_adam"), FLAGS.precision),
+                reference_adam(FLAGS.lr, name="generator_adam"), FLAGS.precision),
             discriminator_optimizer=guarded(reference_adam(FLAGS.d_lr, name="discriminator_adam"),
                                             FLAGS.precision) if discriminator else None)
         gan.build_optimizers()
@@ -433,8 +449,16 @@ def _train(strategy, chief, keras, guard):
     if step >= FLAGS.train_steps:
         print(f"{FLAGS.model_dir} is already at step {step} >= --train_steps {FLAGS.train_steps}")
     else:
-        print(f"{'Resuming at' if step else 'Starting at'} step {step} of {FLAGS.train_steps}")
-        callbacks = [CheckpointCallback(checkpoint, FLAGS.checkpoint_every, FLAGS.train_steps)]
+        rate = staircase_rate(FLAGS.lr, step, FLAGS.lr_decay_steps, FLAGS.lr_decay_rate)
+        print(f"{'Resuming at' if step else 'Starting at'} step {step} of {FLAGS.train_steps}, "
+              f"generator learning rate {rate:.3g}")
+        # The flags' learning rates, not the ones saved in the checkpoint.
+        callbacks = [StaircaseDecay(gan.generator_optimizer, gan.step, FLAGS.lr,
+                                    FLAGS.lr_decay_steps, FLAGS.lr_decay_rate)]
+        if discriminator is not None:
+            callbacks.append(StaircaseDecay(gan.discriminator_optimizer, gan.step, FLAGS.d_lr))
+        callbacks.append(CheckpointCallback(checkpoint, FLAGS.checkpoint_every,
+                                            FLAGS.train_steps))
         if chief:
             history = HistoryCSV(os.path.join(FLAGS.model_dir, "history.csv"), gan.step)
             callbacks.append(history)
@@ -458,7 +482,7 @@ def _train(strategy, chief, keras, guard):
         checkpoint.save()
     if chief:
         step = int(gan.step.numpy())
-        path = export_generator(gan.generator, FLAGS.model_dir, step)
+        path = export_generator(gan.generator, FLAGS.model_dir, step, FLAGS.clip_length)
         print(f"Exported {path} at step {step}")
 
 

@@ -18,12 +18,16 @@ def _copy_weights(source, target, what):
 
 def initial_models(path, variant, generator, discriminator=None):
     """Copies weights from `path` into `generator` (and `discriminator` when the checkpoint has
-    one). `path`: a `.keras` generator, or a reference checkpoint (.pth/.pt/.tar/.ckpt/.npz).
-    Weights that are not all finite (a diverged run) are refused with a ValueError. Returns a
-    short description of what was loaded."""
+    one). `path`: `preset:NAME` (a shipped generator, to fine-tune on one's own footage), a
+    `.keras` generator, or a reference checkpoint (.pth/.pt/.tar/.ckpt/.npz). Weights that are
+    not all finite (a diverged run) are refused with a ValueError. Returns a short description
+    of what was loaded."""
+    from lgtsm_tf.inference import model_path
+
     loaded = []
-    if path.endswith(".keras"):
-        _copy_weights(keras.saving.load_model(path, compile=False), generator, path)
+    file = model_path(path)
+    if file.endswith(".keras"):
+        _copy_weights(keras.saving.load_model(file, compile=False), generator, path)
         loaded.append("generator")
     else:
         state = convert.read_state_dict(path)
