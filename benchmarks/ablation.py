@@ -18,7 +18,6 @@ on the same masks. Writes `<output>.json` and `<output>.md` (never overwriting w
 """
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -104,11 +103,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from lgtsm_tf.export.files import check_output
-
     if args.output:
-        for ext in (".json", ".md"):
-            check_output(args.output + ext, args.overwrite)
+        quality.check_report_output(args.output, args.overwrite)
     for clip in args.clip:  # before hours of training
         if not os.path.exists(clip):
             raise FileNotFoundError(f"{clip}: no such clip (python -m lgtsm_tf.samples)")
@@ -129,12 +125,7 @@ def main(argv=None):
     }
     text = table(report)
     if args.output:
-        from lgtsm_tf.export.files import atomic_file
-
-        for ext, content in ((".json", json.dumps(report, indent=1) + "\n"), (".md", text)):
-            with atomic_file(args.output + ext, overwrite=args.overwrite) as tmp:
-                with open(tmp, "w") as f:
-                    f.write(content)
+        quality.write(report, args.output, args.overwrite, text)
     print(text)
 
 

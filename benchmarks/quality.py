@@ -219,11 +219,20 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
-def write(report, output, overwrite):
-    """Writes `<output>.json` and `<output>.md` atomically."""
+def check_report_output(output, overwrite):
+    """Fails (FileExistsError) before any work if `write` would refuse `output`."""
+    from lgtsm_tf.export.files import check_output
+
+    for ext in (".json", ".md"):
+        check_output(output + ext, overwrite)
+
+
+def write(report, output, overwrite, text=None):
+    """Writes `<output>.json` and `<output>.md` (`text`, default `markdown(report)`)
+    atomically; returns the text."""
     from lgtsm_tf.export.files import atomic_file
 
-    text = markdown(report)
+    text = markdown(report) if text is None else text
     for ext, content in ((".json", json.dumps(report, indent=1) + "\n"), (".md", text)):
         with atomic_file(output + ext, overwrite=overwrite) as tmp:
             with open(tmp, "w") as f:
@@ -279,8 +288,7 @@ def main(argv=None):
     args = parse_args(argv)
     from lgtsm_tf.export.files import check_output
     if args.output:
-        for ext in (".json", ".md"):
-            check_output(args.output + ext, args.overwrite)
+        check_report_output(args.output, args.overwrite)
     if args.sheet:
         check_output(args.sheet, args.overwrite)
     if args.threads:

@@ -71,12 +71,7 @@ def export_from_flags(fv) -> dict:
     from lgtsm_tf import inference
     from lgtsm_tf.export import savedmodel
 
-    try:
-        path = inference.model_path(fv.model)
-    except ValueError as e:
-        raise ValueError(f"--model={fv.model}: {e}") from None
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or directory (--model)")
+    inference.model_flag_path(fv.model)  # before loading anything
     model = inference.load_model(fv.model, variant=fv.variant)
     with tempfile.TemporaryDirectory(prefix="lgtsm-onnx-") as base:
         exported = savedmodel.export_saved_model(model, base, 1, source=fv.model)

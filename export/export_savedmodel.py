@@ -63,12 +63,7 @@ def export_from_flags(fv) -> dict:
     shapes = [parse_shape(s) for s in fv.verify_shapes]
     from lgtsm_tf import inference
 
-    try:
-        path = inference.model_path(fv.model)
-    except ValueError as e:
-        raise ValueError(f"--model={fv.model}: {e}") from None
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: no such file or directory (--model)")
+    path = inference.model_flag_path(fv.model)
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise ValueError(f"{path} is already a SavedModel; export from the .keras file, "
                          "training directory or checkpoint it came from")

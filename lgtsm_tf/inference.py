@@ -101,6 +101,7 @@ __all__ = [
     "pad_to_multiple",
     "load_model",
     "model_path",
+    "model_flag_path",
     "compare_path",
     "compare_frame",
     "check_outputs",
@@ -454,6 +455,19 @@ def model_path(spec) -> str:
     return presets.preset_file(name) if name is not None else os.fspath(spec)
 
 
+def model_flag_path(spec, flag: str = "--model") -> str:
+    """`model_path(spec)` for a command-line flag, checked to exist: ValueError
+    (`--model=preset:x: unknown preset ...`) or FileNotFoundError (`<path>: no such file or
+    directory (--model)`), both naming the flag."""
+    try:
+        path = model_path(spec)
+    except ValueError as e:
+        raise ValueError(f"{flag}={spec}: {e}") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or directory ({flag})")
+    return path
+
+
 def windowing(spec, window: Optional[int] = None, overlap: Optional[int] = None):
     """(window, overlap) to run the model `spec` with: the given values, else the model's own,
     else DEFAULT_WINDOW/OVERLAP. The model's own: a preset's (`Preset.window`/`overlap`), or for
@@ -467,7 +481,8 @@ def windowing(spec, window: Optional[int] = None, overlap: Optional[int] = None)
         spec = os.fspath(spec)
         name = presets.preset_name(spec)
         if name is not None:
-            own = (presets.get(name).window, presets.get(name).overlap)
+            preset = presets.get(name)
+            own = (preset.window, preset.overlap)
         else:
             folder = spec if os.path.isdir(spec) else (
                 os.path.dirname(spec) if os.path.basename(spec) == "generator.keras" else None)
