@@ -128,8 +128,14 @@ def method_table(models, baselines, precision, window=None, overlap=None):
         raise ValueError(f"--baselines: unknown {unknown}; choose from "
                          f"{sorted(baselines_lib.METHODS)}")
     table = []
+    from lgtsm_tf.inference import model_path
+
     for path in models:
-        if not os.path.exists(path):
+        try:
+            file = model_path(path)  # preset:NAME -> its checked weights file
+        except ValueError as e:
+            raise ValueError(f"--model={path}: {e}") from None
+        if not os.path.exists(file):
             raise FileNotFoundError(f"--model={path}: no such file or directory")
         table.append((path, model_method(path, precision, window, overlap)))
     table += [(name, baselines_lib.METHODS[name]) for name in baselines]

@@ -232,6 +232,20 @@ class PresetLookupTest(TestCase):
                         f"--saved_model={self.dir}", f"--output={output}.2.onnx")
         self.assertEqual(sorted(os.listdir(self.dir)), ["tiny.keras", "tiny.onnx"])
 
+    def test_quality_benchmark_takes_a_preset(self):
+        import io
+
+        from benchmarks import quality
+
+        video, _ = self._clip()
+        with registered(self.preset), contextlib.redirect_stdout(io.StringIO()) as out:
+            quality.main(["--clip", video, "--frames", "6", "--height", "32", "--width", "32",
+                          "--baselines", "", "--model", "preset:tiny"])
+            with self.assertRaisesRegex(ValueError, "--model=preset:nope: unknown preset"):
+                quality.main(["--clip", video, "--frames", "6", "--height", "32", "--width",
+                              "32", "--model", "preset:nope"])
+        self.assertIn("preset:tiny: windows of 4 (overlap 1), precision fp32", out.getvalue())
+
     def test_init_from_a_bad_preset_is_a_flag_error(self):
         from absl import app, flags
 
