@@ -319,10 +319,35 @@ class PrepareTest(absltest.TestCase):
 
     def run_prepare(self, out=None, **kw):
         args = dict(deb=self.deb, wheel=self.wheel, height=H, width=W, frames=6,
-                    videos_per_photo=2, val_videos_per_photo=1, use_skimage=False,
+                    videos_per_photo=2, val_videos_per_photo=1, still_videos_per_photo=0,
+                    val_still_videos_per_photo=0, use_skimage=False,
                     footage_specs=TEST_FOOTAGE, log=self.lines.append)
         args.update(kw)
         return prepare.prepare(out or self.out, **args)
+
+    def test_still_camera_videos_move_only_their_layers(self):
+        manifest = self.run_prepare(footage=(), videos_per_photo=1, val_videos_per_photo=0,
+                                    still_videos_per_photo=1, val_still_videos_per_photo=1)
+        by_name = {v["name"]: v for v in manifest["videos"]}
+        self.assertEqual(sorted(by_name), ["mate-Aqua-still000", "mate-Aqua-v000",
+                                           "mate-Dune-still000", "mate-Dune-v000",
+                                           "mate-LadyBird-still000", "mate-Storm-still000"])
+        still, moving = by_name["mate-Aqua-still000"], by_name["mate-Aqua-v000"]
+        self.assertEqual((still["camera"], moving["camera"]), ("still", "moving"))
+        self.assertEqual(still["seed"][2], prepare.STILL_NUMBERS)
+        self.assertEqual(manifest["arguments"]["still_videos_per_photo"], 1)
+
+        def background_change(entry):
+            """|frame 5 - frame 0|, float [H, W, 3] in 0..255."""
+            frames = np.stack([video_io.read_image(os.path.join(
+                self.out, entry["path"], f"{t:05d}.jpg")).astype(np.float32) for t in (0, 5)])
+            return np.abs(frames[1] - frames[0])
+
+        # The still camera's frames differ only where a layer moved: most pixels are equal up
+        # to JPEG noise, while the panning camera changes nearly every pixel.
+        still_diff, moving_diff = background_change(still), background_change(moving)
+        self.assertGreater(np.mean(still_diff.max(-1) < 6), 0.5)
+        self.assertLess(np.mean(moving_diff.max(-1) < 6), np.mean(still_diff.max(-1) < 6))
 
     def test_writes_splits_manifest_and_licences(self):
         manifest = self.run_prepare(skimage_names=("camera", "coffee"), use_skimage=True)
@@ -493,18 +518,19 @@ class PrepareTest(absltest.TestCase):
         prepare.define_flags(fv)
         fv(["prepare", f"--output_dir={self.out}", f"--deb={self.deb}", f"--wheel={self.wheel}",
             "--noskimage", f"--height={H}", f"--width={W}", "--frames=4",
-            "--videos_per_photo=1", "--val_videos_per_photo=1"])
+            "--videos_per_photo=1", "--val_videos_per_photo=1", "--still_videos_per_photo=1",
+            "--val_still_videos_per_photo=0"])
         stdout, stderr = io.StringIO(), io.StringIO()
         with mock.patch.object(prepare, "FOOTAGE", TEST_FOOTAGE), \
                 contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             self.assertEqual(prepare.main(["prepare"], fv), 0)
             self.assertEqual(prepare.main(["prepare"], fv), 1)  # exists, no --overwrite
-        self.assertIn("Wrote 5 train videos", stdout.getvalue())
+        self.assertIn("Wrote 7 train videos", stdout.getvalue())  # 2 moving, 2 still, 3 shots
         self.assertIn("--data=", stdout.getvalue())
         self.assertRegex(stderr.getvalue(),
                          r"^lgtsm-prepare-data: error: .*already exists and is not empty; pass "
                          r"--overwrite")
-        self.assertEqual(len(glob.glob(os.path.join(self.out, "*", "*", "00003.jpg"))), 8)
+        self.assertEqual(len(glob.glob(os.path.join(self.out, "*", "*", "00003.jpg"))), 10)
 
 
 if __name__ == "__main__":

@@ -180,6 +180,12 @@ class CameraMotion:
     angle_rate: float = 0.15
 
 
+#: A camera on a tripod: no pan, sway, zoom or rotation change (a fixed initial rotation and
+#: zoom are still drawn). Moving foreground layers are then the only motion, as in OpenCV's
+#: box/cup/tree clips; what a moving mask hides is at the same place in other frames.
+STILL_CAMERA = CameraMotion(speed=(0.0, 0.0), wobble=0.0, zoom_rate=0.0, angle_rate=0.0)
+
+
 def camera_path(
     num_frames: int,
     photo_size: Tuple[int, int],

