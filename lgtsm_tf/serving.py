@@ -49,8 +49,10 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-FRAMES, MASKS, OUTPUT = "frames", "masks", "inpainted"
-SIGNATURE_DTYPES = {"serving_default": np.uint8, "serving_float": np.float32}
+from lgtsm_tf import contract
+from lgtsm_tf.contract import FRAMES, MASKS, OUTPUT  # noqa: F401  (the signatures' names)
+
+SIGNATURE_DTYPES = {name: np.dtype(dtype).type for name, dtype in contract.SIGNATURES.items()}
 #: TF Serving's own gRPC message limit; the client default.
 MAX_MESSAGE_BYTES = 2**31 - 1
 DEFAULT_TIMEOUT = 600.0
@@ -121,7 +123,7 @@ def prepare_inputs(frames, masks, signature: str = "serving_default"
         if masks.dtype.kind not in "biu":
             raise ValueError(f"masks must be uint8 (or another integer type, or bool; "
                              f"nonzero = hole) for serving_default, got {masks.dtype}")
-        masks = (masks != 0).astype(np.uint8)
+        masks = contract.holes(masks).astype(np.uint8)
     else:
         if frames.dtype not in (np.float32, np.float64):
             raise ValueError(f"frames must be float32 in [0, 1] for serving_float, got "
@@ -136,7 +138,7 @@ def prepare_inputs(frames, masks, signature: str = "serving_default"
         elif masks.dtype.kind == "f":
             if np.isnan(masks).any():
                 raise ValueError("masks contain NaN")
-            masks = (masks > 0.5).astype(np.float32)
+            masks = contract.holes(masks).astype(np.float32)
         else:
             raise ValueError(f"masks must be float or bool for serving_float, got "
                              f"{masks.dtype}")
@@ -346,11 +348,10 @@ class RemoteGenerator:
         self.name = f"remote:{client.model_name}"
 
     def _call_numpy(self, frames: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        hole = masks > 0.5
+        hole = contract.holes(masks)
         if self.client.signature == "serving_default":
-            x = np.clip(np.rint(frames * np.float32(255.0)), 0, 255).astype(np.uint8)
-            out = self.client.predict(x, hole.astype(np.uint8))
-            return out.astype(np.float32) / np.float32(255.0)
+            out = self.client.predict(contract.to_uint8(frames), hole.astype(np.uint8))
+            return contract.to_float(out)
         return self.client.predict(frames.astype(np.float32), hole.astype(np.float32))
 
     def __call__(self, inputs, training=False):

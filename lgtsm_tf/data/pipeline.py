@@ -51,6 +51,7 @@ import tensorflow as tf
 from absl import logging
 from PIL import Image
 
+from lgtsm_tf import contract
 from lgtsm_tf import masks as masks_lib
 from lgtsm_tf.data import augment as augment_lib
 from lgtsm_tf.data import sources as sources_lib
@@ -287,11 +288,9 @@ class ClipSampler:
 
 def to_model_inputs(frames_uint8: tf.Tensor, masks_uint8: tf.Tensor) -> dict:
     """uint8 ``[..., T, H, W, 3]`` frames and ``[..., T, H, W]`` {0, 1} masks -> model dict
-    ``{"frames": float32 in [0, 1], "masks": float32 [..., T, H, W, 1] in {0, 1}}``."""
-    return {
-        "frames": tf.cast(frames_uint8, tf.float32) / 255.0,
-        "masks": tf.cast(masks_uint8 > 0, tf.float32)[..., tf.newaxis],
-    }
+    ``{"frames": float32 in [0, 1], "masks": float32 [..., T, H, W, 1] in {0, 1}}``
+    (`lgtsm_tf.contract.model_inputs_tf`)."""
+    return contract.model_inputs_tf(frames_uint8, masks_uint8)
 
 
 def _as_sources(sources, masks: str):

@@ -25,6 +25,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
+from lgtsm_tf import contract
 from lgtsm_tf.export import savedmodel
 
 DEFAULT_OPSET = 17
@@ -103,7 +104,7 @@ def check_structure(model) -> None:
     except Exception as e:
         raise OnnxExportError(f"onnx.checker rejected the model: {e}") from e
     names = ([i.name for i in model.graph.input], [o.name for o in model.graph.output])
-    if names != ([savedmodel.FRAMES, savedmodel.MASKS], [savedmodel.OUTPUT]):
+    if names != ([contract.FRAMES, contract.MASKS], [contract.OUTPUT]):
         raise OnnxExportError(f"unexpected inputs/outputs {names}; expected "
                               f"(['frames', 'masks'], ['inpainted'])")
 
@@ -121,7 +122,7 @@ def _session(model_or_path):
 def float_request(shape: Sequence[int], seed: int = 0):
     """(frames float32 [B,T,H,W,3] in [0,1], masks float32 {0,1} [B,T,H,W,1]) for checks."""
     frames, masks = savedmodel.random_request(shape, seed)
-    return frames.astype(np.float32) / np.float32(255.0), (masks != 0).astype(np.float32)
+    return contract.to_float(frames), contract.holes(masks).astype(np.float32)
 
 
 def find_baked_reshapes(model, shapes: Sequence[Sequence[int]] = ((1, 3, 20, 28),
@@ -159,7 +160,7 @@ def find_baked_reshapes(model, shapes: Sequence[Sequence[int]] = ((1, 3, 20, 28)
     for k, shape in enumerate(shapes):
         frames, masks = float_request(shape, seed=k)
         try:
-            values = session.run(None, {savedmodel.FRAMES: frames, savedmodel.MASKS: masks})
+            values = session.run(None, {contract.FRAMES: frames, contract.MASKS: masks})
         except Exception as e:
             return [f"the graph fails on input shape {tuple(shape)} (a baked-in size?): {e}"]
         runs.append(dict(zip(names, values)))
@@ -200,11 +201,11 @@ def parity(model_or_path, saved_model_dir: str, shapes: Sequence[Sequence[int]],
         frames, masks = float_request(shape, seed=100 + k)
         key = "x".join(str(s) for s in shape)
         try:
-            got = session.run([savedmodel.OUTPUT], {savedmodel.FRAMES: frames,
-                                                    savedmodel.MASKS: masks})[0]
+            got = session.run([contract.OUTPUT], {contract.FRAMES: frames,
+                                                    contract.MASKS: masks})[0]
         except Exception as e:
             raise OnnxExportError(f"onnxruntime failed on shape {key}: {e}") from e
-        want = fn(frames=tf.constant(frames), masks=tf.constant(masks))[savedmodel.OUTPUT].numpy()
+        want = fn(frames=tf.constant(frames), masks=tf.constant(masks))[contract.OUTPUT].numpy()
         if got.shape != want.shape:
             raise OnnxExportError(f"shape {key}: onnxruntime returned {got.shape}, TensorFlow "
                                   f"{want.shape}")

@@ -11,13 +11,13 @@ Serving loads as version `<version>` of a model whose base path is `base_dir`. I
             for bit.
 ``serving_float``
     inputs  frames float32 [B, T, H, W, 3] in [0, 1], masks float32 [B, T, H, W, 1]
-            (hole where > 0.5, the rule of `lgtsm_tf.inference`; binary masks pass unchanged)
+            (hole where > 0.5, the rule of `lgtsm_tf.contract`; binary masks pass unchanged)
     output  inpainted float32 [B, T, H, W, 3]: the generator's composited output as the Keras
             model returns it (not clipped).
 
 B, T, H and W are dynamic and any H, W >= 1 works: frames and masks are padded at the bottom
 and right to multiples of 4 by reflection inside the graph (exactly
-`lgtsm_tf.inference.pad_to_multiple`: mirror without repeating the edge pixel, edge
+`lgtsm_tf.contract.pad_to_multiple`: mirror without repeating the edge pixel, edge
 replication for sides shorter than the padding) and the output is cropped back. The padding
 is a gather with indices computed from the runtime shape, so the graph stays shape-agnostic
 for ONNX and TensorRT.
@@ -48,48 +48,19 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-#: Spatial size multiple the generator needs (two stride-2 stages, two x2 upsamplings).
-SIZE_MULTIPLE = 4
-#: Names of the signature inputs and output.
-FRAMES, MASKS, OUTPUT = "frames", "masks", "inpainted"
-#: Signature name -> input dtype name.
-SIGNATURES = {"serving_default": "uint8", "serving_float": "float32"}
+from lgtsm_tf import contract
+# The contract's names, as this module's (the signatures are built from them).
+from lgtsm_tf.contract import FRAMES, MASKS, OUTPUT, SIGNATURES, SIZE_MULTIPLE  # noqa: F401
+from lgtsm_tf.contract import input_specs  # noqa: F401
+from lgtsm_tf.contract import pad_to_multiple_tf as pad_to_multiple
+from lgtsm_tf.contract import to_uint8_tf as to_uint8
+
 #: Metadata file written next to the SavedModel (TF Serving ignores assets.extra/ except for
 #: warm-up requests).
 METADATA_PATH = os.path.join("assets.extra", "lgtsm_export.json")
 
 
-def input_specs(dtype) -> Dict[str, "object"]:
-    """{"frames": TensorSpec [None]*4 + [3], "masks": TensorSpec [None]*4 + [1]} of `dtype`."""
-    import tensorflow as tf
-
-    return {FRAMES: tf.TensorSpec([None, None, None, None, 3], dtype, name=FRAMES),
-            MASKS: tf.TensorSpec([None, None, None, None, 1], dtype, name=MASKS)}
-
-
 # ----------------------------------------------------------------------------- graph pieces
-
-def pad_to_multiple(video, multiple: int = SIZE_MULTIPLE):
-    """Pads H and W of a [B, T, H, W, C] tensor at the bottom/right to multiples of `multiple`.
-
-    Same values as `lgtsm_tf.inference.pad_to_multiple` per frame: reflection without
-    repeating the edge pixel when the side is longer than its padding, else edge replication.
-    Implemented as a gather along each axis with indices computed from the runtime size (no
-    `tf.cond`, no fixed sizes), so it converts to ONNX Gather and runs under TensorRT dynamic
-    shapes. Crop back with [:, :, :H, :W].
-    """
-    import tensorflow as tf
-
-    shape = tf.shape(video)
-    for axis in (2, 3):
-        size = shape[axis]
-        padded = (size + multiple - 1) // multiple * multiple
-        pad = padded - size
-        index = tf.range(padded)
-        beyond = tf.where(size > pad, 2 * (size - 1) - index, size - 1)
-        video = tf.gather(video, tf.where(index < size, index, beyond), axis=axis)
-    return video
-
 
 def _shape5(x):
     """(runtime shape of `x` as int64, rank, the shape padded/cut to 5 entries, size).
@@ -160,13 +131,6 @@ def _run(model, frames, masks):
     return tf.cast(out, tf.float32)[:, :, :shape[2], :shape[3], :]
 
 
-def to_uint8(frames):
-    """float [0, 1] -> uint8 0..255: x * 255 rounded half to even (`np.rint`), clipped."""
-    import tensorflow as tf
-
-    return tf.cast(tf.clip_by_value(tf.round(frames * 255.0), 0.0, 255.0), tf.uint8)
-
-
 def make_serving_module(model):
     """A `tf.Module` with the `serving_float`, `serving_default` and `serve` functions of the
     module docstring around `model` (not yet saved).
@@ -179,14 +143,13 @@ def make_serving_module(model):
 
     def serving_float(frames, masks):
         frames, masks = checked_inputs(frames, masks, float_inputs=True)
-        return {OUTPUT: _run(model, frames, tf.cast(masks > 0.5, tf.float32))}
+        return {OUTPUT: _run(model, frames, contract.holes_tf(masks))}
 
     def serving_default(frames, masks):
         frames, masks = checked_inputs(frames, masks, float_inputs=False)
-        hole = tf.not_equal(masks, 0)
-        x = tf.cast(frames, tf.float32) / 255.0
-        out = to_uint8(_run(model, x, tf.cast(hole, tf.float32)))
-        return {OUTPUT: tf.where(hole, out, frames)}
+        hole = contract.holes_tf(masks)
+        out = to_uint8(_run(model, contract.to_float_tf(frames), hole))
+        return {OUTPUT: tf.where(hole > 0, out, frames)}
 
     def serve(inputs):  # calls the traced serving_float (no second trace of the model)
         return module.serving_float(inputs[FRAMES], inputs[MASKS])[OUTPUT]
@@ -267,25 +230,23 @@ def reference_outputs(model, frames_u8: np.ndarray, masks_u8: np.ndarray) -> Dic
     """What the signatures must return, computed with the Keras model itself.
 
     The Keras model runs through `model.predict` (graph mode, as Keras serves) on the input
-    padded in numpy by `lgtsm_tf.inference.pad_to_multiple`, then cropped. Returns
+    padded in numpy by `lgtsm_tf.contract.pad_to_multiple`, then cropped. Returns
     {"serving_float": float32 [B,T,H,W,3], "serving_default": uint8 [B,T,H,W,3]}.
     """
-    from lgtsm_tf import inference
-
     b, t, h, w, _ = frames_u8.shape
-    frames = frames_u8.astype(np.float32) / np.float32(255.0)
-    hole = (masks_u8 != 0)
+    frames = contract.to_float(frames_u8)
+    hole = contract.holes(masks_u8)
     masks = hole.astype(np.float32)
 
     def pad(x):
         flat = x.reshape((b * t,) + x.shape[2:])
-        return np.stack([inference.pad_to_multiple(f) for f in flat]).reshape(
-            (b, t) + inference.pad_to_multiple(flat[0]).shape)
+        return np.stack([contract.pad_to_multiple(f) for f in flat]).reshape(
+            (b, t) + contract.pad_to_multiple(flat[0]).shape)
 
     out = model.predict({FRAMES: pad(frames), MASKS: pad(masks)}, verbose=0, batch_size=b)
     out = np.asarray(out, np.float32)[:, :, :h, :w]
-    u8 = np.clip(np.rint(out * np.float32(255.0)), 0, 255).astype(np.uint8)
-    return {"serving_float": out, "serving_default": np.where(hole, u8, frames_u8)}
+    return {"serving_float": out,
+            "serving_default": np.where(hole, contract.to_uint8(out), frames_u8)}
 
 
 def verify_saved_model(path: str, model, shapes: Sequence[Sequence[int]],

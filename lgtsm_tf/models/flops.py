@@ -11,6 +11,7 @@ products and compositing are elementwise and not counted, as is usual). Two coun
   the shift is one depthwise temporal filter over every channel (identity taps for the rest).
 """
 
+from lgtsm_tf import contract
 from lgtsm_tf.models.generator import GENERATOR_LAYERS
 from lgtsm_tf.models.variants import get_variant
 from lgtsm_tf.ops import subpixel, temporal
@@ -28,8 +29,7 @@ def generator_flops(variant="lgtsm", nf=64, height=180, width=320, executed=Fals
     frame, as the convolution computes them.
     """
     cfg = get_variant(variant)
-    if height % 4 or width % 4:
-        raise ValueError(f"height and width must be multiples of 4, got {height}x{width}")
+    contract.check_size(height, width)
     temporal_taps = 3 if cfg["conv"] == "3d" else 1
     shifted = cfg["conv"] == "2d" and cfg["temporal_shift"] in ("learnable", "fixed")
     h, w, channels = height, width, 5
