@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: creates .venv (if missing), installs lgtsm-tf with its test extras,
-# and runs the fast test suite (`pytest -m "not slow"`). Extra arguments go to pytest.
+# and runs the fast test suite (`pytest`; pytest.ini deselects the slow tests). Extra arguments go
+# to pytest (`-m slow` runs the slow ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -9,4 +10,4 @@ source scripts/venv.sh
 # on top of tensorflow-cpu.
 "$VENV_PY" -m pip install -q --no-deps "tensorflow-serving-api==2.21.0"
 source scripts/optional_torch.sh
-exec "$VENV_PY" -m pytest -m "not slow" "$@"
+exec "$VENV_PY" -m pytest "$@"
