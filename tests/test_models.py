@@ -8,7 +8,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 import lgtsm_tf
-from lgtsm_tf.models import VARIANTS, count_parameters
+from lgtsm_tf.models import VARIANTS, as_network, count_parameters
 from tests.testing import POLICIES, TestCase, random_video
 
 NF = 8
@@ -60,9 +60,43 @@ class ModelTest(TestCase):
             reloaded = keras.saving.load_model(path)
             self.assertAllEqual(reloaded(video), expected)
             self.assertEqual([w.path for w in reloaded.weights], [w.path for w in model.weights])
-            clone = keras.Model.from_config(model.get_config())
+            self.assertIsInstance(reloaded, type(model))
+            self.assertEqual((reloaded.variant, reloaded.nf), (variant, NF))
+            self.assertEqual(reloaded.get_config(), model.get_config())
+            clone = type(model).from_config(model.get_config())
             clone.set_weights(model.get_weights())
             self.assertAllEqual(clone(video), expected)
+
+    @parameterized.parameters(*sorted(VARIANTS))
+    def test_plain_functional_models_become_their_class(self, variant):
+        # A .keras file saved before the networks were classes loads as a plain functional
+        # model with the same layers; as_network rebuilds its class with the same weights.
+        video = random_video(6, frames=3, height=16, width=16)
+        shift = {} if variant == "3d" else {"shift_width": 5}  # 3D has no shift to read back
+        for model in (lgtsm_tf.build_generator(variant, nf=NF, **shift),
+                      lgtsm_tf.build_discriminator(variant, nf=NF, spectral_norm=True)):
+            plain = keras.Model(model.inputs, model.outputs, name="old")
+            self.assertNotIsInstance(plain, type(model))
+            network = as_network(plain)
+            self.assertIsInstance(network, type(model))
+            self.assertEqual((network.variant, network.nf, network.name), (variant, NF, "old"))
+            self.assertEqual({k: v for k, v in network.get_config().items() if k != "name"},
+                             {k: v for k, v in model.get_config().items() if k != "name"})
+            self.assertAllEqual(network(video), model(video))
+            self.assertIs(as_network(network), network)
+        self.assertIs(as_network(keras.Sequential([keras.layers.Dense(2)])).__class__,
+                      keras.Sequential)
+
+    def test_with_precision_keeps_the_weights(self):
+        model = lgtsm_tf.build_generator("lgtsm", nf=NF)
+        self.assertIs(model.with_precision("float32"), model)
+        bf16 = model.with_precision("mixed_bfloat16")
+        self.assertEqual(bf16.policy_name, "mixed_bfloat16")
+        self.assertEqual(bf16.get_layer("conv1").compute_dtype, "bfloat16")
+        self.assertEqual(bf16.get_layer("composite").compute_dtype, "float32")
+        video = random_video(7, frames=2, height=16, width=16)
+        self.assertAllClose(bf16(video), model(video), atol=0.05)
+        self.assertAllEqual(bf16.with_precision("float32")(video), model(video))
 
     def test_mixed_precision_model_reloads_with_its_policy(self):
         keras.config.set_dtype_policy("mixed_bfloat16")
@@ -74,6 +108,7 @@ class ModelTest(TestCase):
         keras.config.set_dtype_policy("float32")
         reloaded = keras.saving.load_model(path)
         self.assertEqual(reloaded.get_layer("conv1").compute_dtype, "bfloat16")
+        self.assertEqual(reloaded.policy_name, "mixed_bfloat16")
         self.assertAllEqual(reloaded(video), expected)
 
     def test_sizes_not_multiple_of_four_are_rejected(self):

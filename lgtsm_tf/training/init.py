@@ -31,13 +31,13 @@ def initial_models(path, variant, generator, discriminator=None):
         loaded.append("generator")
     else:
         state = convert.read_state_dict(path)
-        nf = generator.get_layer("conv1").feature.filters
+        nf = generator.nf
         _copy_weights(convert.load_reference_generator(state, variant, nf=nf), generator, path)
         loaded.append("generator")
         if discriminator is not None and any(k.startswith(("temporal_discriminator.",
                                                           "module.temporal_discriminator."))
                                              for k in state):
-            d_nf = discriminator.get_layer("conv1").filters
+            d_nf = discriminator.nf
             _copy_weights(convert.load_reference_discriminator(state, variant, nf=d_nf),
                           discriminator, path)
             loaded.append("discriminator")

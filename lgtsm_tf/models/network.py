@@ -1,0 +1,45 @@
+"""What the generator and the discriminator share: their constructor arguments as their config,
+and a copy at another precision."""
+
+import keras
+
+
+class NetworkConfig:
+    """Mixin for a functional `keras.Model` subclass built from keyword arguments.
+
+    The subclass calls `_set_arguments(**arguments)` at the end of `__init__`; then
+    `get_config()` returns those arguments (with the dtype policy actually used, the name and
+    `trainable`), `from_config` calls the constructor with them (keras-hub's Backbone pattern),
+    and `with_precision` rebuilds the model under another dtype policy with the same weights.
+    `variant` and `nf` are attributes.
+    """
+
+    def _set_arguments(self, **arguments):
+        dtype = arguments.get("dtype")
+        arguments["dtype"] = (keras.config.dtype_policy() if dtype is None
+                              else keras.dtype_policies.get(dtype)).name
+        self._arguments = arguments
+        self.variant = arguments["variant"]
+        self.nf = arguments["nf"]
+
+    @property
+    def policy_name(self) -> str:
+        """The dtype policy name of the model's layers ("float32", "mixed_bfloat16", ...)."""
+        return self._arguments["dtype"]
+
+    def get_config(self):
+        return {**dict(self._arguments), "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def with_precision(self, policy: str):
+        """This model under dtype policy `policy` (e.g. "mixed_bfloat16"), with the same weights:
+        `self` when it already runs under it, else a rebuilt copy."""
+        policy = keras.dtype_policies.get(policy).name
+        if policy == self.policy_name:
+            return self
+        clone = type(self).from_config({**self.get_config(), "dtype": policy})
+        clone.set_weights(self.get_weights())
+        return clone
