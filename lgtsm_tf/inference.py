@@ -86,7 +86,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence, Tuple
 import numpy as np
 from absl import logging
 
-from lgtsm_tf import video_io
+from lgtsm_tf import atomic, video_io
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -1055,10 +1055,7 @@ def check_outputs(outputs: Sequence[str], inputs: Sequence, overwrite: bool) -> 
     for out in outputs:
         if os.path.realpath(out) in inputs:
             raise ValueError(f"{out}: output would replace an input file")
-        if os.path.exists(out) and not overwrite and not (
-                os.path.isdir(out) and not os.listdir(out)):
-            raise FileExistsError(f"{out}: already exists (pass overwrite=True / --overwrite "
-                                  "to replace it)")
+        atomic.check_can_write(out, overwrite)  # "{out}: already exists (pass overwrite=...)"
         video_io.check_output_path(out)
 
 

