@@ -53,10 +53,10 @@ from absl import logging
 from PIL import Image
 
 from lgtsm_tf import video_io
-
 # The YUV -> RGB conversion flags of lgtsm_tf.video_io, so seeking returns the same pixels as
-# its readers (checked by tests/test_data_sources.py).
-_SWS_FLAGS = video_io._SWS_FLAGS  # pylint: disable=protected-access
+# its readers (checked by tests/test_data_sources.py), and its one-pass decoder.
+from lgtsm_tf.video_io.frame_sources import (  # pylint: disable=protected-access
+    _SWS_FLAGS, _scan_video_file)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -403,7 +403,7 @@ def _scan_video(path: str, size: Tuple[int, int], declared: Optional[int]):
         pts.append(frame.pts)
 
     # The readers' own count (video_io.count_frames), so training and inference agree.
-    _, packets = video_io._scan_video_file(path, visit)  # pylint: disable=protected-access
+    _, packets = _scan_video_file(path, visit)
     if not pts:
         raise ValueError(f"{path}: contains no frames (zero-length)")
     if ext in _INDEXED_CONTAINERS and declared and packets < declared:
