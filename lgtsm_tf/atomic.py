@@ -194,9 +194,10 @@ def atomic_outputs(paths: Sequence[PathLike], overwrite: bool = False, *,
     """Yield one temporary per path; all are renamed into place if the block succeeds.
 
     Refuses existing outputs without ``overwrite`` (:func:`check_can_write` with ``message``
-    and ``empty_dir_ok``) before the block and again just before the renames. Parent folders are created. On an
-    exception every temporary is removed and no target changes. With ``require_written`` a
-    temporary the block did not create is an error (RuntimeError), not an empty output.
+    and ``empty_dir_ok``) before the block and again just before the renames. Parent folders
+    are created. On an exception every temporary is removed and no target changes. With
+    ``require_written`` a temporary the block did not create is an error (RuntimeError), not
+    an empty output.
     """
     paths = [os.fspath(p) for p in paths]
     check_can_write(paths, overwrite, message, empty_dir_ok)
@@ -209,7 +210,8 @@ def atomic_outputs(paths: Sequence[PathLike], overwrite: bool = False, *,
         for out in outputs:
             if require_written and not os.path.lexists(out.tmp):
                 raise RuntimeError(f"internal error: {out.tmp} was not written")
-        check_can_write(paths, overwrite, message, empty_dir_ok)  # someone may have created one meanwhile
+        # Someone may have created one meanwhile.
+        check_can_write(paths, overwrite, message, empty_dir_ok)
         for out in outputs:
             out.commit()
     except BaseException:
