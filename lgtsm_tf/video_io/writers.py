@@ -43,7 +43,7 @@ def _as_rgb_frame(frame, where: str) -> np.ndarray:
 
 class _AtomicWriter:
     """Shared behaviour of the writers: a context manager that commits on a clean exit and
-    discards everything on an exception; `write`, `close` and `abort` are the subclass's."""
+    discards everything on an exception; `write`, `_commit` and `abort` are the subclass's."""
 
     _state = "closed"
     _count = 0
@@ -62,6 +62,20 @@ class _AtomicWriter:
         """Append every frame of an iterable or a ``uint8 [T, H, W, 3]`` array."""
         for frame in frames:
             self.write(frame)
+
+    def close(self) -> None:
+        """Finish the output and move it into place (see the subclass's ``_commit``). Raises
+        if no frame was written; on any error everything written is discarded."""
+        if self._state != "open":
+            return
+        try:
+            if self._count == 0:
+                raise ValueError(f"{self.path}: no frames written; nothing to save")
+            self._commit()
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "closed"
 
     def __enter__(self):
         return self
@@ -209,25 +223,15 @@ class VideoWriter(_AtomicWriter):
             raise
         self._count += 1
 
-    def close(self) -> None:
-        """Flush, close and move the file into place. Raises if no frame was written."""
-        if self._state != "open":
-            return
-        try:
-            if self._count == 0:
-                raise ValueError(f"{self.path}: no frames written; nothing to save")
-            for packet in self._stream.encode():
-                self._container.mux(packet)
-            self._container.close()
-            self._container = None
-            atomic.check_can_write(
-                self.path, self.overwrite,
-                "{first}: appeared while writing (pass overwrite=True to replace)")
-            self._output.commit()
-        except BaseException:
-            self.abort()
-            raise
-        self._state = "closed"
+    def _commit(self) -> None:
+        """Flush, close and move the file into place."""
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._container = None
+        atomic.check_can_write(self.path, self.overwrite,
+                               "{first}: appeared while writing (pass overwrite=True to replace)")
+        self._output.commit()
 
     def abort(self) -> None:
         """Discard everything written so far; ``path`` is left untouched. Idempotent."""
@@ -303,28 +307,19 @@ class FrameFolderWriter(_AtomicWriter):
             raise
         self._count += 1
 
-    def close(self) -> None:
-        """Move the frames into ``folder``. Raises if no frame was written."""
-        if self._state != "open":
-            return
-        try:
-            if self._count == 0:
-                raise ValueError(f"{self.folder}: no frames written; nothing to save")
-            atomic.check_can_write(self.folder, self.overwrite,
-                                   "{first}: became non-empty while writing "
-                                   "(pass overwrite=True to replace its frames)")
-            if os.path.isdir(self.folder) and os.listdir(self.folder):
-                try:
-                    stale = list_frame_files(self.folder)
-                except ValueError:
-                    stale = []
-                for file in stale:
-                    os.remove(file)
-            self._output.commit(merge=True)  # other files in ``folder`` stay
-        except BaseException:
-            self.abort()
-            raise
-        self._state = "closed"
+    def _commit(self) -> None:
+        """Move the frames into ``folder`` (replacing its old frames)."""
+        atomic.check_can_write(self.folder, self.overwrite,
+                               "{first}: became non-empty while writing "
+                               "(pass overwrite=True to replace its frames)")
+        if os.path.isdir(self.folder) and os.listdir(self.folder):
+            try:
+                stale = list_frame_files(self.folder)
+            except ValueError:
+                stale = []
+            for file in stale:
+                os.remove(file)
+        self._output.commit(merge=True)  # other files in ``folder`` stay
 
     def abort(self) -> None:
         """Discard the frames written so far; ``folder`` is left untouched. Idempotent."""
