@@ -24,7 +24,7 @@ TAG = "tmp"
 def check_output(path: str, overwrite: bool) -> None:
     """Raises FileExistsError if `path` exists (an empty directory does not count) and
     `overwrite` is False."""
-    atomic.check_can_write(os.path.abspath(os.fspath(path)), overwrite, MESSAGE)
+    atomic.check_can_write(os.fspath(path), overwrite, MESSAGE)
 
 
 def atomic_directory(path: str, overwrite: bool = False) -> ContextManager[str]:
