@@ -18,6 +18,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from lgtsm_tf import atomic  # noqa: E402
 from lgtsm_tf.cli import run_command  # noqa: E402
 from lgtsm_tf.convert import load_reference_discriminator, load_reference_generator  # noqa: E402
 from lgtsm_tf.models import VARIANTS, check_finite_weights, count_parameters  # noqa: E402
@@ -39,15 +40,16 @@ flags.DEFINE_bool("traceback", False, "On an error, show the full Python traceba
 def _check_output(path):
     if not path.endswith(".keras"):
         raise app.UsageError(f"{path}: output files must end in .keras")
-    if os.path.exists(path) and not FLAGS.overwrite:
-        raise app.UsageError(f"{path} exists; pass --overwrite to replace it")
+    try:
+        atomic.check_can_write(path, FLAGS.overwrite, "{first} exists; pass --overwrite to "
+                               "replace it", empty_dir_ok=False)
+    except FileExistsError as e:
+        raise app.UsageError(str(e)) from None
 
 
 def _save(model, path):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".partial.keras"
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic.atomic_file(path, overwrite=True) as tmp:  # tmp ends in .keras too
+        model.save(tmp)
     print(f"wrote {path}: {model.name}, {count_parameters(model):,} parameters")
 
 

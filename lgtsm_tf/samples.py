@@ -45,6 +45,8 @@ from typing import Dict, List, Optional, Tuple
 
 from absl import app, flags
 
+from lgtsm_tf import atomic
+
 PACKAGE = "opencv-doc"
 DEFAULT_OUTPUT_DIR = os.path.join("data", "samples")
 LICENSE_FILE = "LICENSE.txt"
@@ -253,13 +255,6 @@ def read_deb(deb: str, wanted: List[str]) -> Tuple[Dict[str, bytes], Dict[str, s
 # --------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: str, blob: bytes) -> None:
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial")
-    with open(tmp, "wb") as f:
-        f.write(blob)
-    os.replace(tmp, path)
-
-
 def _verify(path: str) -> Dict:
     from lgtsm_tf import video_io  # pylint: disable=import-outside-toplevel
 
@@ -322,10 +317,9 @@ def fetch_samples(output_dir: str = DEFAULT_OUTPUT_DIR, overwrite: bool = False,
     """
     targets = [os.path.join(output_dir, c.name) for c in clips]
     targets += [os.path.join(output_dir, LICENSE_FILE), os.path.join(output_dir, SOURCES_FILE)]
-    existing = [t for t in targets if os.path.exists(t)]
-    if existing and not overwrite:
-        raise FileExistsError(f"{existing[0]}: already exists ({len(existing)} of the sample "
-                              "files are present); pass --overwrite to replace them")
+    atomic.check_can_write(targets, overwrite, "{first}: already exists ({count} of the sample "
+                           "files are present); pass --overwrite to replace them",
+                           empty_dir_ok=False)
     with tempfile.TemporaryDirectory(prefix="lgtsm_samples_") as workdir:
         deb_path = deb if deb else download_deb(workdir)
         files, fields = read_deb(deb_path, [c.member for c in clips] + [_COPYRIGHT_MEMBER])
@@ -342,7 +336,7 @@ def fetch_samples(output_dir: str = DEFAULT_OUTPUT_DIR, overwrite: bool = False,
                 except (OSError, EOFError) as e:
                     raise SamplesError(f"{clip.member}: cannot gunzip: {e}") from e
             path = os.path.join(output_dir, clip.name)
-            _atomic_write(path, blob)
+            atomic.write_bytes(path, blob)
             written.append(path)
             try:
                 info = _verify(path)
@@ -357,10 +351,9 @@ def fetch_samples(output_dir: str = DEFAULT_OUTPUT_DIR, overwrite: bool = False,
                 os.remove(path)
         raise
     copyright_text = files[_COPYRIGHT_MEMBER].decode("utf-8", "replace")
-    _atomic_write(os.path.join(output_dir, LICENSE_FILE),
-                  _license_text(copyright_text, package, version).encode("utf-8"))
-    _atomic_write(os.path.join(output_dir, SOURCES_FILE),
-                  _sources_md(package, version, rows).encode("utf-8"))
+    atomic.write_text(os.path.join(output_dir, LICENSE_FILE),
+                      _license_text(copyright_text, package, version))
+    atomic.write_text(os.path.join(output_dir, SOURCES_FILE), _sources_md(package, version, rows))
     return rows
 
 

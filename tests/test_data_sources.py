@@ -105,13 +105,13 @@ class VideoFileTest(TempDirTest):
                    options={"qp": "0", "bf": "0", "sc_threshold": "0"})
         source = S.probe_video(path)
         idx = np.array([9, 10, 11, 12])
-        seeked = S._seek_frames(path, source.frame_pts, idx, source.size)
+        seeked = S.records._seek_frames(path, source.frame_pts, idx, source.size)
         self.assertIsNotNone(seeked, "seeking was expected to be usable on this file")
         np.testing.assert_array_equal(seeked, frames[idx])
         np.testing.assert_array_equal(source.read_frames(idx), frames[idx])
         # Timestamps that do not match the file make the seek refuse (fallback), never guess.
         wrong = tuple(p + 1 for p in source.frame_pts)
-        self.assertIsNone(S._seek_frames(path, wrong, idx, source.size))
+        self.assertIsNone(S.records._seek_frames(path, wrong, idx, source.size))
         # iter_frames streams the same frames in index order.
         streamed = dict(source.iter_frames([12, 3, 3, 7]))
         self.assertEqual(sorted(streamed), [3, 7, 12])

@@ -185,7 +185,8 @@ class VideoIOTest(Base):
     def test_count_is_cached_per_path_size_and_mtime(self):
         path, expected, _ = self.make("edit_list_mp4")
         self.assertEqual(vio.count_frames(path), len(expected))
-        with mock.patch.object(vio.av, "open", side_effect=AssertionError("decoded again")):
+        with mock.patch.object(vio.frame_sources.av, "open",
+                               side_effect=AssertionError("decoded again")):
             self.assertEqual(vio.count_frames(path), len(expected))
         os.remove(path)
         truncated_mp4(path, noise(), keep=4)  # rewritten: a new size and mtime

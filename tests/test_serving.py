@@ -1,7 +1,7 @@
 """Tests for the TF Serving clients (lgtsm_tf.serving) against the in-process stand-ins.
 
 The real model server cannot run here, so the clients talk to test doubles
-(lgtsm_tf.export.local_server): a real gRPC server on 127.0.0.1 implementing
+(tests/serving_double.py): a real gRPC server on 127.0.0.1 implementing
 PredictionService.Predict and a real HTTP server answering /v1/models/<name>:predict, both
 running the exported SavedModel's signatures. Round trips must return exactly what the
 signature returns when called directly.
@@ -19,7 +19,8 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from lgtsm_tf import inference, serving
-from lgtsm_tf.export import local_server, savedmodel
+from lgtsm_tf.export import savedmodel
+from tests import serving_double
 from tests import test_export_common as common
 
 SHAPES = ((2, 4, 32, 32), (1, 3, 22, 30))
@@ -32,7 +33,7 @@ def _request(shape, signature, seed):
     return frames, masks
 
 
-class CountingRunner(local_server.SignatureRunner):
+class CountingRunner(serving_double.SignatureRunner):
     calls = 0
 
     def run(self, *args, **kwargs):
@@ -47,8 +48,8 @@ class ServingTest(common.ExportTestCase):
         super().setUpClass()
         _, _, cls.path, _ = common.exported("float32")
         cls.runner = CountingRunner(cls.path, "lgtsm", version=1)
-        cls.grpc_server = local_server.GrpcStandIn(cls.runner)
-        cls.rest_server = local_server.RestStandIn(cls.runner)
+        cls.grpc_server = serving_double.GrpcStandIn(cls.runner)
+        cls.rest_server = serving_double.RestStandIn(cls.runner)
         cls.signatures = cls.runner.signatures
         cls._local = {}
         cls.clients = {}

@@ -582,7 +582,7 @@ class WriterSafetyTest(TempDirTest):
     def test_writers_check_the_folder_is_writable(self):
         folder = self.p("locked")
         os.mkdir(folder)
-        with mock.patch.object(vio.os, "access", return_value=False):
+        with mock.patch.object(vio.paths.os, "access", return_value=False):
             for make in (lambda: vio.VideoWriter(os.path.join(folder, "out.mp4"), 10),
                          lambda: vio.FrameFolderWriter(os.path.join(folder, "frames"))):
                 with self.assertRaisesRegex(PermissionError, f"^{folder}/(out.mp4|frames): cannot "

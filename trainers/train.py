@@ -284,10 +284,11 @@ def write_settings(model_dir, fv=FLAGS):
     path = os.path.join(model_dir, "settings.json")
     if os.path.exists(path):
         return
+    from lgtsm_tf import atomic  # pylint: disable=import-outside-toplevel
     os.makedirs(model_dir, exist_ok=True)
-    with open(path + ".partial", "w") as f:
-        json.dump(_settings(fv), f, indent=1)
-    os.replace(path + ".partial", path)
+    with atomic.atomic_file(path, overwrite=True) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(_settings(fv), f, indent=1)
 
 
 class StartGuard:

@@ -36,6 +36,7 @@ import tensorflow as tf
 from absl import logging
 from PIL import Image
 
+from lgtsm_tf import atomic
 from lgtsm_tf import masks as masks_lib
 from lgtsm_tf.data import augment as augment_lib
 from lgtsm_tf.data import pipeline as pipeline_lib
@@ -172,82 +173,78 @@ def write_tfrecords(
     os.makedirs(output_dir, exist_ok=True)
     paths = shard_paths(output_dir, num_shards)
     meta_path = os.path.join(output_dir, METADATA_FILE)
-    existing = [p for p in paths + [meta_path] if os.path.exists(p)]
-    if existing and not overwrite:
-        raise FileExistsError(f"{existing[0]}: already exists (pass overwrite=True to replace "
-                              f"the {len(existing)} existing file(s))")
-    tmp_paths = [os.path.join(output_dir, f".{os.path.basename(p)}.partial") for p in paths]
-    writers = [tf.io.TFRecordWriter(p) for p in tmp_paths]
-    counts = [0] * num_shards
-    skipped = []
-    span = (clip_length - 1) * stride + 1
-    clip_no = 0
-    began = time.time()
-    try:
-        for source in sources:
-            starts = _clip_starts(source.num_frames, span, clips_per_video)
-            if not starts:
-                logging.warning("%s: %d frame(s), shorter than one clip of %d (stride %d); "
-                                "skipped", source.path, source.num_frames, clip_length, stride)
-                skipped.append(source.path)
-                continue
-            # One streaming pass per video: frame index -> the clips (and positions) using it.
-            users: Dict[int, List[Tuple[int, int]]] = {}
-            for c, start in enumerate(starts):
-                for pos in range(clip_length):
-                    users.setdefault(start + pos * stride, []).append((c, pos))
-            pending: Dict[int, List] = {c: [None] * clip_length for c in range(len(starts))}
-            remaining = {c: clip_length for c in range(len(starts))}
-            for index, frame in source.iter_frames(sorted(users)):
-                for c, pos in users[index]:
-                    pending[c][pos] = frame
-                    remaining[c] -= 1
-                    if remaining[c]:
-                        continue
-                    frames = np.stack(pending.pop(c))
-                    indices = [starts[c] + p * stride for p in range(clip_length)]
-                    masks = source.masks.read(indices) if include_masks else None
-                    if height is not None:
-                        transform = augment_lib.identity_transform(*frames.shape[1:3])
-                        frames, masks = augment_lib.apply_transform(frames, masks, transform,
-                                                                    height, width)
-                    encoded = [_encode(f, image_format, jpeg_quality) for f in frames]
-                    encoded_masks = None if masks is None else [
-                        _encode((m > 0).astype(np.uint8) * 255, "png", 0) for m in masks]
-                    shard = clip_no % num_shards
-                    writers[shard].write(_example(
-                        encoded, encoded_masks, frames.shape[1], frames.shape[2], starts[c],
-                        stride, source.name or os.path.basename(source.path)))
-                    counts[shard] += 1
-                    clip_no += 1
-                    if clip_no % log_every == 0:
-                        logging.info("write_tfrecords: %d clips (%.1f clips/s)", clip_no,
-                                     clip_no / max(time.time() - began, 1e-9))
-        for w in writers:
-            w.close()
-        if clip_no == 0:
-            raise ValueError(f"{output_dir}: no clips written: every video is shorter than "
-                             f"{span} frames")
-        summary = {
-            "files": paths, "clips_per_shard": counts, "num_clips": clip_no,
-            "clip_length": clip_length, "stride": stride, "image_format": image_format,
-            "has_masks": include_masks, "skipped_videos": skipped,
-            "num_videos": len(sources) - len(skipped),
-        }
-        for tmp, final in zip(tmp_paths, paths):
-            os.replace(tmp, final)
-        with open(meta_path, "w") as f:
-            json.dump({**summary, "files": [os.path.basename(p) for p in paths]}, f, indent=2)
-    except BaseException:
-        for w in writers:
-            try:
+    # Shards and metadata.json are written under hidden names and renamed together at the end.
+    with atomic.atomic_outputs(
+            paths + [meta_path], overwrite, keep_ext=False, empty_dir_ok=False,
+            message="{first}: already exists (pass overwrite=True to replace the {count} "
+                    "existing file(s))") as tmp_paths:
+        meta_tmp = tmp_paths.pop()
+        writers = [tf.io.TFRecordWriter(p) for p in tmp_paths]
+        counts = [0] * num_shards
+        skipped = []
+        span = (clip_length - 1) * stride + 1
+        clip_no = 0
+        began = time.time()
+        try:
+            for source in sources:
+                starts = _clip_starts(source.num_frames, span, clips_per_video)
+                if not starts:
+                    logging.warning("%s: %d frame(s), shorter than one clip of %d (stride %d); "
+                                    "skipped", source.path, source.num_frames, clip_length, stride)
+                    skipped.append(source.path)
+                    continue
+                # One streaming pass per video: frame index -> the clips (and positions) using it.
+                users: Dict[int, List[Tuple[int, int]]] = {}
+                for c, start in enumerate(starts):
+                    for pos in range(clip_length):
+                        users.setdefault(start + pos * stride, []).append((c, pos))
+                pending: Dict[int, List] = {c: [None] * clip_length for c in range(len(starts))}
+                remaining = {c: clip_length for c in range(len(starts))}
+                for index, frame in source.iter_frames(sorted(users)):
+                    for c, pos in users[index]:
+                        pending[c][pos] = frame
+                        remaining[c] -= 1
+                        if remaining[c]:
+                            continue
+                        frames = np.stack(pending.pop(c))
+                        indices = [starts[c] + p * stride for p in range(clip_length)]
+                        masks = source.masks.read(indices) if include_masks else None
+                        if height is not None:
+                            transform = augment_lib.identity_transform(*frames.shape[1:3])
+                            frames, masks = augment_lib.apply_transform(frames, masks, transform,
+                                                                        height, width)
+                        encoded = [_encode(f, image_format, jpeg_quality) for f in frames]
+                        encoded_masks = None if masks is None else [
+                            _encode((m > 0).astype(np.uint8) * 255, "png", 0) for m in masks]
+                        shard = clip_no % num_shards
+                        writers[shard].write(_example(
+                            encoded, encoded_masks, frames.shape[1], frames.shape[2], starts[c],
+                            stride, source.name or os.path.basename(source.path)))
+                        counts[shard] += 1
+                        clip_no += 1
+                        if clip_no % log_every == 0:
+                            logging.info("write_tfrecords: %d clips (%.1f clips/s)", clip_no,
+                                         clip_no / max(time.time() - began, 1e-9))
+            for w in writers:
                 w.close()
-            except Exception:  # pylint: disable=broad-except
-                pass
-        for tmp in tmp_paths:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        raise
+            if clip_no == 0:
+                raise ValueError(f"{output_dir}: no clips written: every video is shorter than "
+                                 f"{span} frames")
+            summary = {
+                "files": paths, "clips_per_shard": counts, "num_clips": clip_no,
+                "clip_length": clip_length, "stride": stride, "image_format": image_format,
+                "has_masks": include_masks, "skipped_videos": skipped,
+                "num_videos": len(sources) - len(skipped),
+            }
+            with open(meta_tmp, "w") as f:
+                json.dump({**summary, "files": [os.path.basename(p) for p in paths]}, f, indent=2)
+        except BaseException:
+            for w in writers:
+                try:
+                    w.close()
+                except Exception:  # pylint: disable=broad-except
+                    pass
+            raise
     logging.info("write_tfrecords: wrote %d clips to %d shard(s) in %s (%.1f s)", clip_no,
                  num_shards, output_dir, time.time() - began)
     return summary

@@ -10,15 +10,16 @@ import io
 import json
 import math
 import os
-import secrets
 from typing import Dict, List, Sequence
 
+from lgtsm_tf import atomic
 from lgtsm_tf.evaluation.plot import plot_report
 
 JSON_NAME = "metrics.json"
 CSV_NAME = "metrics.csv"
 PLOT_NAME = "psnr_per_frame.png"
 OUTPUT_NAMES = (JSON_NAME, CSV_NAME, PLOT_NAME)
+EXISTS_MESSAGE = "{all}: already exists (pass overwrite=True / --overwrite to replace)"
 
 
 def output_paths(output_dir) -> Dict[str, str]:
@@ -47,11 +48,8 @@ def check_output_dir(output_dir, inputs: Sequence, overwrite: bool) -> None:
         if os.path.isdir(path) and _inside(output_dir, path):
             raise ValueError(f"{output_dir}: --output_dir is inside the input folder {path}; "
                              "the report files would be read as videos or frames next time")
-    if not overwrite:
-        existing = [p for p in output_paths(output_dir).values() if os.path.exists(p)]
-        if existing:
-            raise FileExistsError(f"{', '.join(existing)}: already exists (pass overwrite=True "
-                                  "/ --overwrite to replace)")
+    atomic.check_can_write(list(output_paths(output_dir).values()), overwrite, EXISTS_MESSAGE,
+                           empty_dir_ok=False)
 
 
 def _json_safe(value):
@@ -107,23 +105,13 @@ def write_report(report: dict, output_dir, overwrite: bool = False) -> Dict[str,
     paths = output_paths(output_dir)
     image = plot_report(report)
     contents = {"json": to_json(report).encode(), "csv": to_csv(report).encode()}
-    temps = {}
-    try:
-        for key, path in paths.items():
-            tmp = os.path.join(output_dir, f".{os.path.basename(path)}.partial-"
-                                           f"{secrets.token_hex(4)}")
-            temps[key] = tmp
+    # Renamed into place together after all three were written (re-checked just before).
+    with atomic.atomic_outputs(list(paths.values()), overwrite, message=EXISTS_MESSAGE,
+                               keep_ext=False, empty_dir_ok=False) as temps:
+        for key, tmp in zip(paths, temps):
             if key == "plot":
                 image.save(tmp, format="PNG")
             else:
                 with open(tmp, "wb") as f:
                     f.write(contents[key])
-        if not overwrite:  # re-check just before the renames
-            check_output_dir(output_dir, [], overwrite)
-        for key, path in paths.items():
-            os.replace(temps.pop(key), path)
-    finally:
-        for tmp in temps.values():
-            if os.path.exists(tmp):
-                os.remove(tmp)
     return paths

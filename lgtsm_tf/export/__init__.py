@@ -9,9 +9,6 @@ Modules (imported on demand, so that e.g. the SavedModel path does not need onnx
   axes, `onnx.checker`, unconverted-op and baked-in-Reshape checks, onnxruntime parity.
 * `lgtsm_tf.export.tensorrt_engine`: TensorRT engine builder (optimization profile, FP16) and
   a small runner; needs `tensorrt` (not installable on the development machines).
-* `lgtsm_tf.export.local_server`: in-process stand-ins for TF Serving (a gRPC
-  PredictionService and a REST `/v1/models/<name>:predict` endpoint) that run the exported
-  signatures. They are test doubles, not a model server.
 * `lgtsm_tf.export.files`: atomic writes that refuse to replace output without `overwrite`.
 * `lgtsm_tf.export.shapes`: "BxTxHxW" shape arguments.
 

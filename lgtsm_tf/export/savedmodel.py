@@ -179,7 +179,7 @@ def float32_copy(model):
     """
     import keras
 
-    from lgtsm_tf import inference
+    from lgtsm_tf.inference.loading import _with_precision  # pylint: disable=protected-access
 
     if not isinstance(model, keras.Model):
         raise ValueError(f"expected a keras.Model, got {type(model).__name__} (a SavedModel "
@@ -189,7 +189,7 @@ def float32_copy(model):
         copy = model
     else:
         # lgtsm_tf.inference rebuilds models under a policy (config edit + set_weights).
-        copy = inference._with_precision(model, "fp32")
+        copy = _with_precision(model, "fp32")
     bad = sorted({f"{layer.name}: {layer.dtype_policy.name}" for layer in _all_layers(copy)
                   if layer.compute_dtype != "float32"})
     bad += sorted(f"{v.path}: {v.dtype}" for v in copy.weights if v.dtype != "float32")

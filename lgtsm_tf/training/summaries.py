@@ -7,6 +7,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from lgtsm_tf import atomic
+
 
 def comparison_grid(frames, masks, outputs):
     """One clip as rows of [input with the hole in red | output | ground truth].
@@ -71,9 +73,8 @@ class HistoryCSV(keras.callbacks.Callback):
     def _write(self):
         import csv
         keys = ["step"] + sorted({k for row in self.rows for k in row} - {"step"})
-        tmp = self.path + ".partial"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, keys)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        os.replace(tmp, self.path)
+        with atomic.atomic_file(self.path, overwrite=True) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, keys)
+                writer.writeheader()
+                writer.writerows(self.rows)
