@@ -145,7 +145,7 @@ class ConvertTest(TestCase):
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
         self.assertEqual(done.returncode, 0, done.stderr[-2000:])
         self.assertIn("763,020 parameters", done.stdout)
-        import lgtsm_tf  # noqa: F401  (registers the layers)
+        import lgtsm_tf.layers  # noqa: F401  (registers the layers)
         model = keras.saving.load_model(out)
         self.assert_generator_matches(model, "gtsm")
         again = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)

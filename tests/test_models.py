@@ -8,6 +8,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 import lgtsm_tf
+from lgtsm_tf import models as models_lib
 from lgtsm_tf.models import VARIANTS, as_network, count_parameters
 from tests.testing import POLICIES, TestCase, random_video
 
@@ -86,6 +87,23 @@ class ModelTest(TestCase):
             self.assertIs(as_network(network), network)
         self.assertIs(as_network(keras.Sequential([keras.layers.Dense(2)])).__class__,
                       keras.Sequential)
+
+    def test_load_reads_a_running_training_directory(self):
+        # No generator.keras yet: the architecture comes from settings.json, the weights from
+        # the newest checkpoint.
+        model = lgtsm_tf.build_generator("gtsm", nf=NF)
+        run = self.get_temp_dir()
+        with open(os.path.join(run, "settings.json"), "w") as f:
+            f.write('{"variant": "gtsm", "nf": 8, "d_nf": 64, "stage": "1"}')
+        tf.train.Checkpoint(generator=model).save(os.path.join(run, "checkpoints", "ckpt"))
+        loaded = models_lib.load(run)
+        self.assertIsInstance(loaded, lgtsm_tf.InpaintingGenerator)
+        self.assertEqual((loaded.variant, loaded.nf), ("gtsm", NF))
+        video = random_video(8, frames=2, height=16, width=16)
+        self.assertAllEqual(loaded(video), model(video))
+        os.remove(os.path.join(run, "settings.json"))
+        with self.assertRaisesRegex(ValueError, "no .keras file or settings.json"):
+            models_lib.load(run)
 
     def test_with_precision_keeps_the_weights(self):
         model = lgtsm_tf.build_generator("lgtsm", nf=NF)

@@ -179,7 +179,7 @@ def float32_copy(model):
     """
     import keras
 
-    from lgtsm_tf.inference.loading import _with_precision  # pylint: disable=protected-access
+    from lgtsm_tf.inference.loading import with_precision
 
     if not isinstance(model, keras.Model):
         raise ValueError(f"expected a keras.Model, got {type(model).__name__} (a SavedModel "
@@ -188,8 +188,8 @@ def float32_copy(model):
     if all(layer.compute_dtype == "float32" for layer in _all_layers(model)):
         copy = model
     else:
-        # lgtsm_tf.inference rebuilds models under a policy (config edit + set_weights).
-        copy = _with_precision(model, "fp32")
+        # The network rebuilt under float32 (from its config) with the same weights.
+        copy = with_precision(model, "fp32")
     bad = sorted({f"{layer.name}: {layer.dtype_policy.name}" for layer in _all_layers(copy)
                   if layer.compute_dtype != "float32"})
     bad += sorted(f"{v.path}: {v.dtype}" for v in copy.weights if v.dtype != "float32")
@@ -312,7 +312,7 @@ def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
     import keras
     import tensorflow as tf
 
-    import lgtsm_tf
+    import lgtsm_tf.layers  # noqa: F401  (registers the layers)
     from lgtsm_tf.models import check_finite_weights
 
     target = version_dir(base_dir, version)

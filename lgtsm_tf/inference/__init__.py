@@ -84,7 +84,7 @@ from lgtsm_tf.inference.files import (
 from lgtsm_tf.inference.inpainter import FALLBACK_FRAME_RATE, VideoInpainter
 from lgtsm_tf.inference.loading import (
     PRECISIONS, REFERENCE_SUFFIXES, WINDOWING_FILE, load_model, model_flag_path, model_path,
-    windowing)
+    windowing, with_precision)
 from lgtsm_tf.inference.masks import SIZE_MULTIPLE, binarize_mask, dilate_mask, pad_to_multiple
 from lgtsm_tf.inference.windows import (
     DEFAULT_OVERLAP, DEFAULT_WINDOW, Window, blend_weights, plan_windows)
@@ -101,6 +101,7 @@ __all__ = [
     "dilate_mask",
     "pad_to_multiple",
     "load_model",
+    "with_precision",
     "model_path",
     "model_flag_path",
     "compare_path",

@@ -16,10 +16,10 @@ from typing import Iterable, Iterator, Optional, Tuple
 import numpy as np
 from absl import logging
 
-from lgtsm_tf import video_io
+from lgtsm_tf import contract, video_io
 from lgtsm_tf.inference.files import _is_video_path, check_outputs, compare_frame, compare_path
 from lgtsm_tf.inference.loading import (
-    PRECISIONS, _choose_precision, _with_precision, load_model, windowing,
+    PRECISIONS, _choose_precision, load_model, windowing, with_precision,
 )
 from lgtsm_tf.inference.masks import SIZE_MULTIPLE, _resolve_working_size, pad_to_multiple
 from lgtsm_tf.inference.streaming import _Frame, _Source, _name
@@ -94,7 +94,7 @@ class VideoInpainter:
         import keras
 
         if isinstance(model, keras.Model):
-            return _with_precision(model, precision)
+            return with_precision(model, precision)
         if precision != "fp32":
             raise ValueError(f"precision {precision!r} needs a Keras model; "
                              f"{_name(model, type(model).__name__)} runs as it was exported")
@@ -166,7 +166,7 @@ class VideoInpainter:
         if record.model_input is None:
             import tensorflow as tf
 
-            frame = record.frame.astype(np.float32) / np.float32(255.0)
+            frame = contract.to_float(record.frame)
             mask = record.hole[..., None].astype(np.float32)
             if working is not None:
                 frame = tf.image.resize(frame, working, method="bilinear", antialias=True).numpy()
@@ -186,7 +186,7 @@ class VideoInpainter:
             import tensorflow as tf
 
             out = tf.image.resize(out, record.frame.shape[:2], method="bilinear").numpy()
-        out = np.clip(np.rint(out * np.float32(255.0)), 0, 255).astype(np.uint8)
+        out = contract.to_uint8(out)
         result = record.frame.copy()
         result[record.hole] = out[record.hole]
         return result

@@ -10,8 +10,9 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-#: Spatial size multiple the generator needs (two stride-2 stages, two x2 upsamplings).
-SIZE_MULTIPLE = 4
+from lgtsm_tf import contract
+# The size rule and padding of the model's contract, as this module's names.
+from lgtsm_tf.contract import SIZE_MULTIPLE, pad_to_multiple  # noqa: F401
 
 
 def binarize_mask(mask, where: str = "mask") -> Tuple[np.ndarray, bool]:
@@ -34,12 +35,12 @@ def binarize_mask(mask, where: str = "mask") -> Tuple[np.ndarray, bool]:
     elif np.issubdtype(m.dtype, np.integer):
         top = m.max() if m.size else 0
         nonbinary = bool(top != 0 and np.any((m != 0) & (m != top)))
-        hole = m != 0
+        hole = contract.holes(m)
     elif np.issubdtype(m.dtype, np.floating):
         if np.isnan(m).any():
             raise ValueError(f"{where}: mask contains NaN")
         nonbinary = bool(np.any((m != 0) & (m != 1)))
-        hole = m > 0.5
+        hole = contract.holes(m)
     else:
         raise ValueError(f"{where}: unsupported mask dtype {m.dtype} (use bool, integer or float)")
     if channel_axis is not None:
@@ -82,22 +83,6 @@ def _resize_nearest(mask: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     rows = np.minimum(((np.arange(size[0]) + 0.5) * h / size[0]).astype(np.int64), h - 1)
     cols = np.minimum(((np.arange(size[1]) + 0.5) * w / size[1]).astype(np.int64), w - 1)
     return mask[rows][:, cols]
-
-
-def pad_to_multiple(x: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
-    """[H, W, C] -> [H', W', C] with H', W' the next multiples of `multiple`.
-
-    Pads at the bottom and right by reflection (mirror without repeating the edge pixel); a
-    side not longer than its padding (under 4 px) replicates its edge instead. Crop back with
-    [:H, :W].
-    """
-    for axis in (0, 1):
-        pad = (-x.shape[axis]) % multiple
-        if pad:
-            widths = [(0, 0)] * x.ndim
-            widths[axis] = (0, pad)
-            x = np.pad(x, widths, mode="reflect" if x.shape[axis] > pad else "edge")
-    return x
 
 
 def _resolve_working_size(working_size, frame_size: Tuple[int, int]) -> Optional[Tuple[int, int]]:

@@ -19,10 +19,9 @@ def build(model, name, overwrite=False):
     (path, bytes, sha256)."""
     from lgtsm_tf import presets
     from lgtsm_tf.export.files import atomic_file
-    from lgtsm_tf.inference import load_model
-    from lgtsm_tf.inference.loading import _with_precision  # pylint: disable=protected-access
+    from lgtsm_tf.inference import load_model, with_precision
 
-    generator = _with_precision(load_model(model), "fp32")
+    generator = with_precision(load_model(model), "fp32")
     path = os.path.join(os.path.dirname(os.path.abspath(presets.__file__)), f"{name}.keras")
     with atomic_file(path, overwrite=overwrite) as tmp:  # tmp ends in .keras too
         generator.save(tmp)
