@@ -50,16 +50,12 @@ class FrameConv2DTest(TestCase):
         expected = np.einsum("bthwc,co->bthwo", shifted, layer.kernel.numpy()[0, 0]) + layer.bias
         self.assertAllClose(layer(x), expected, atol=1e-5)
 
-    @parameterized.parameters(*POLICIES)
-    def test_policies_and_round_trip(self, policy):
-        keras.config.set_dtype_policy(policy)
-        layer = FrameConv2D(8, 3, padding=1, activation="leaky_relu", temporal_shift="fixed",
-                            spectral_norm=True)
-        x = _video(3, (2, 3, 8, 8, 5))
-        y = layer(x)
-        self.assertEqual(y.dtype, keras.config.dtype_policy().compute_dtype)
-        self.assertTrue(np.all(np.isfinite(keras.ops.convert_to_numpy(y).astype(np.float32))))
-        self.assert_layer_round_trips(layer, x)
+    def test_policies_and_round_trip(self):
+        self.run_layer_test(
+            lambda: FrameConv2D(8, 3, padding=1, activation="leaky_relu", temporal_shift="fixed",
+                                spectral_norm=True),
+            _video(3, (2, 3, 8, 8, 5)), expected_shape=(2, 3, 8, 8, 8),
+            dynamic_inputs=_video(4, (1, 4, 6, 10, 5)))
 
     def test_bad_arguments(self):
         with self.assertRaisesRegex(ValueError, "temporal_shift"):
@@ -139,14 +135,13 @@ class VideoConv3DTest(TestCase):
         self.assertEqual(tuple(y.shape), layer.compute_output_shape(x.shape))
         self.assertAllClose(y, expected, atol=1e-5)
 
-    @parameterized.parameters(*POLICIES)
-    def test_policies_and_round_trip(self, policy):
-        keras.config.set_dtype_policy(policy)
-        layer = VideoConv3D(4, (3, 3, 3), padding=1, activation="leaky_relu")
-        x = _video(8, (1, 3, 6, 6, 5))
-        self.assertEqual(layer(x).dtype, keras.config.dtype_policy().compute_dtype)
-        self.assertEqual(layer.sn_u.dtype, "float32")
-        self.assert_layer_round_trips(layer, x)
+    def test_policies_and_round_trip(self):
+        results = self.run_layer_test(
+            lambda: VideoConv3D(4, (3, 3, 3), padding=1, activation="leaky_relu"),
+            _video(8, (1, 3, 6, 6, 5)), expected_shape=(1, 3, 6, 6, 4),
+            dynamic_inputs=_video(9, (2, 4, 5, 7, 5)))
+        for layer, _ in results.values():
+            self.assertEqual(layer.sn_u.dtype, "float32")
 
 
 class GatedConvTest(TestCase):
@@ -176,14 +171,12 @@ class GatedConvTest(TestCase):
         self.assertLess(pre.min(), 0.0)
         self.assertAllClose(layer(x), _sigmoid(layer.gating(x).numpy()) * pre, atol=1e-6)
 
-    @parameterized.product(cls=(GatedConv2D, GatedConv3D), policy=POLICIES)
-    def test_policies_and_round_trip(self, cls, policy):
-        keras.config.set_dtype_policy(policy)
+    @parameterized.parameters(GatedConv2D, GatedConv3D)
+    def test_policies_and_round_trip(self, cls):
         kernel = 3 if cls is GatedConv2D else (3, 3, 3)
-        layer = cls(4, kernel, padding=1)
-        x = _video(12, (1, 3, 6, 6, 5))
-        self.assertEqual(layer(x).dtype, keras.config.dtype_policy().compute_dtype)
-        self.assert_layer_round_trips(layer, x)
+        self.run_layer_test(lambda: cls(4, kernel, padding=1), _video(12, (1, 3, 6, 6, 5)),
+                            expected_shape=(1, 3, 6, 6, 4),
+                            dynamic_inputs=_video(13, (2, 2, 4, 8, 5)))
 
 
 class GatedUpsampleTest(TestCase):
@@ -197,11 +190,10 @@ class GatedUpsampleTest(TestCase):
         self.assertAllClose(y, layer.conv(up), atol=1e-6)
         self.assertEqual(layer.compute_output_shape(x.shape), (1, 2, 6, 10, 4))
 
-    @parameterized.parameters(*POLICIES)
-    def test_policies_and_round_trip(self, policy):
-        keras.config.set_dtype_policy(policy)
-        layer = GatedUpsample(GatedConv3D(4, (3, 3, 3), padding=1))
-        self.assert_layer_round_trips(layer, _video(14, (1, 3, 3, 3, 4)))
+    def test_policies_and_round_trip(self):
+        self.run_layer_test(lambda: GatedUpsample(GatedConv3D(4, (3, 3, 3), padding=1)),
+                            _video(14, (1, 3, 3, 3, 4)), expected_shape=(1, 3, 6, 6, 4),
+                            dynamic_inputs=_video(15, (2, 2, 4, 5, 4)))
 
 
 class InputAndCompositeTest(TestCase):
@@ -236,6 +228,15 @@ class InputAndCompositeTest(TestCase):
             fn(np.zeros((1, 2, 8, 10, 3), np.float32), np.zeros((1, 2, 8, 10, 1), np.float32))
         with self.assertRaisesRegex(tf.errors.InvalidArgumentError, "same"):
             fn(np.zeros((1, 2, 8, 8, 3), np.float32), np.zeros((1, 3, 8, 8, 1), np.float32))
+
+    def test_policies_round_trips_and_dynamic_shapes(self):
+        a, b = random_video(3, frames=2, height=8, width=8), random_video(4, 2, 3, 12, 4)
+        self.run_layer_test(InpaintingInput, [a["frames"], a["masks"]],
+                            expected_shape=(1, 2, 8, 8, 5),
+                            dynamic_inputs=[b["frames"], b["masks"]])
+        self.run_layer_test(Composite, [a["frames"], a["frames"], a["masks"]],
+                            expected_shape=(1, 2, 8, 8, 3), output_dtype="float32",
+                            dynamic_inputs=[b["frames"], b["frames"], b["masks"]])
 
     @parameterized.parameters(*POLICIES)
     def test_composite_copies_known_pixels_in_float32(self, policy):

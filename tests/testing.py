@@ -103,6 +103,76 @@ class TestCase(tf.test.TestCase, parameterized.TestCase):
             clone.set_weights(layer.get_weights())
             self.assertAllEqual(keras.ops.convert_to_numpy(clone(inputs)), expected)
 
+    def run_layer_test(self, make_layer, inputs, expected_shape=None, policies=POLICIES,
+                       dynamic_inputs=None, output_dtype=None):
+        """keras-hub's `run_layer_test` for our layers, under every policy in `policies`.
+
+        `make_layer()` builds a fresh layer (called after the policy is set); `inputs` is a
+        float32 array or list of arrays. Checks: output shape (`expected_shape`, if given),
+        output dtype = the policy's compute dtype (or `output_dtype` for a layer that pins it),
+        finite
+        values, config and serialisation round trips (identical outputs), and, when
+        `dynamic_inputs` (inputs of other B/T/H/W) is given, one trace with None dims serving
+        both. Returns {policy: (layer, output as float32 numpy)} for further checks.
+        """
+        results = {}
+        for policy in policies:
+            keras.config.set_dtype_policy(policy)
+            layer = make_layer()
+            out = layer(inputs)
+            if expected_shape is not None:
+                self.assertEqual(tuple(out.shape), tuple(expected_shape), policy)
+            self.assertEqual(out.dtype, output_dtype or keras.config.dtype_policy().compute_dtype,
+                             policy)
+            values = keras.ops.convert_to_numpy(out).astype(np.float32)
+            self.assertTrue(np.all(np.isfinite(values)), policy)
+            self.assert_layer_round_trips(layer, inputs)
+            if dynamic_inputs is not None:
+                spec = [tf.TensorSpec([None] * (np.ndim(x) - 1) + [np.shape(x)[-1]], tf.float32)
+                        for x in (inputs if isinstance(inputs, list) else [inputs])]
+                signature = spec if isinstance(inputs, list) else spec[0]
+                self.assert_serves_dynamic_shapes(layer, signature, inputs, dynamic_inputs)
+            results[policy] = (layer, values)
+        keras.config.set_dtype_policy("float32")
+        return results
+
+    def run_model_test(self, make_model, inputs, expected_shape, policies=POLICIES,
+                       dynamic_inputs=None):
+        """keras-hub's `run_model_test` for a network with the {"frames", "masks"} contract,
+        under every policy: output shape and float32 dtype, finite values, `.keras` save and
+        reload (same class, config, weight paths and outputs), `from_config` + weights, and one trace with
+        None dims serving `inputs` and `dynamic_inputs` when given. Returns {policy: (model,
+        output)}."""
+        import os
+
+        results = {}
+        for policy in policies:
+            keras.config.set_dtype_policy(policy)
+            model = make_model()
+            out = keras.ops.convert_to_numpy(model(inputs))
+            self.assertEqual(out.shape, tuple(expected_shape), policy)
+            self.assertEqual(out.dtype, np.float32, policy)
+            self.assertTrue(np.all(np.isfinite(out)), policy)
+            path = os.path.join(self.get_temp_dir(), f"{model.name}-{policy}.keras")
+            model.save(path)
+            keras.config.set_dtype_policy("float32")
+            reloaded = keras.saving.load_model(path)
+            self.assertIsInstance(reloaded, type(model))
+            self.assertEqual(reloaded.get_config(), model.get_config())
+            self.assertEqual([w.path for w in reloaded.weights], [w.path for w in model.weights])
+            self.assertAllEqual(reloaded(inputs), out)
+            clone = type(model).from_config(model.get_config())
+            clone.set_weights(model.get_weights())
+            self.assertAllEqual(clone(inputs), out)
+            if dynamic_inputs is not None:
+                spec = {k: tf.TensorSpec([None] * 4 + [v.shape[-1]], tf.float32)
+                        for k, v in inputs.items()}
+                self.assert_serves_dynamic_shapes(lambda x: model(x, training=False), spec,
+                                                  inputs, dynamic_inputs)
+            results[policy] = (model, out)
+        keras.config.set_dtype_policy("float32")
+        return results
+
     def assert_serves_dynamic_shapes(self, fn, signature, inputs_a, inputs_b):
         """`fn` traced once with `signature` (None dims) runs on two differently shaped inputs."""
         traces = []
