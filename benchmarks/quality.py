@@ -23,6 +23,11 @@ Measures, per clip and averaged over clips (all on the composited uint8 result, 
   flicker     temporal error inside the holes: mean over consecutive frames of
               | |out[t+1] - out[t]| - |gt[t+1] - gt[t]| | over pixels in the hole of t or t+1
               (0 = the result changes over time exactly as the real video does; lower is better)
+  seen_psnr   PSNR over the hole pixels that are known at the same place in a frame at most
+              SEEN_REACH (3) frames away (pooled over the clip; dB): on a still camera a copy
+              from there is right, so a method that uses its neighbouring frames scores far
+              above its unseen_psnr here
+  unseen_psnr the same over the other hole pixels (hidden in all those frames; dB)
   seconds     wall time of the method on the clip (models: includes the first trace)
 
 Writes ``<output>.json`` and ``<output>.md`` (refuses to overwrite them without
@@ -46,7 +51,9 @@ from benchmarks import common  # noqa: E402
 
 DEFAULT_CLIPS = tuple(os.path.join("data", "samples", name)
                       for name in ("box.mp4", "cup.mp4", "tree.avi"))
-MEASURES = ("hole_psnr", "psnr", "ssim", "hole_ssim", "flicker")
+MEASURES = ("hole_psnr", "psnr", "ssim", "hole_ssim", "flicker", "seen_psnr", "unseen_psnr")
+#: A hole pixel is "seen" if the same pixel is known in a frame at most this many frames away.
+SEEN_REACH = 3
 MASK_PRESETS = ("object_like", "rand_curve")
 
 
@@ -88,6 +95,26 @@ def flicker(truth, result, holes):
     return float(np.mean(per_pair))
 
 
+def seen_nearby(holes, reach=SEEN_REACH):
+    """bool [T, H, W]: hole pixels known at the same place in a frame at most `reach` away."""
+    seen = np.zeros_like(holes)
+    for t in range(len(holes)):
+        lo, hi = max(0, t - reach), min(len(holes), t + reach + 1)
+        others = [s for s in range(lo, hi) if s != t]
+        if others:
+            seen[t] = holes[t] & ~np.all(holes[others], axis=0)
+    return seen
+
+
+def pooled_psnr(truth, result, where):
+    """PSNR (dB, <= 100) over the pixels `where` (bool [T, H, W]); nan if there are none."""
+    if not where.any():
+        return float("nan")
+    err = (truth[where].astype(np.float64) - result[where].astype(np.float64)) / 255.0
+    mse = float(np.mean(err ** 2))
+    return 100.0 if mse == 0 else min(100.0, float(-10.0 * np.log10(mse)))
+
+
 def measure(truth, result, holes):
     """{measure: value} for one clip. truth, result uint8 [T, H, W, 3]; holes bool [T, H, W]."""
     from lgtsm_tf import metrics
@@ -101,6 +128,8 @@ def measure(truth, result, holes):
         "ssim": float(metrics.ssim(y_true, y_pred)),
         "hole_ssim": float(metrics.ssim(y_true, y_pred, m)),
         "flicker": flicker(y_true[0], y_pred[0], holes),
+        "seen_psnr": pooled_psnr(truth, result, seen_nearby(holes)),
+        "unseen_psnr": pooled_psnr(truth, result, holes & ~seen_nearby(holes)),
     }
 
 
@@ -211,17 +240,19 @@ def means(rows):
 
 def markdown(report):
     """The report as a markdown table: one row per (clip, method), then the means."""
-    head = ("| clip | method | hole % | hole PSNR | PSNR | SSIM | hole SSIM | flicker | s |\n"
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    head = ("| clip | method | hole % | hole PSNR | PSNR | SSIM | hole SSIM | flicker | "
+            "seen PSNR | unseen PSNR | s |\n"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in report["rows"]:
         lines.append(f"| {r['clip']} | {r['method']} | {100 * r['hole_ratio']:.1f} | "
                      f"{r['hole_psnr']:.2f} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
-                     f"{r['hole_ssim']:.4f} | {r['flicker']:.4f} | {r['seconds']:.1f} |")
+                     f"{r['hole_ssim']:.4f} | {r['flicker']:.4f} | {r['seen_psnr']:.2f} | "
+                     f"{r['unseen_psnr']:.2f} | {r['seconds']:.1f} |")
     for name, m in report["means"].items():
         lines.append(f"| **mean** | {name} | | {m['hole_psnr']:.2f} | {m['psnr']:.2f} | "
                      f"{m['ssim']:.4f} | {m['hole_ssim']:.4f} | {m['flicker']:.4f} | "
-                     f"{m['seconds']:.1f} |")
+                     f"{m['seen_psnr']:.2f} | {m['unseen_psnr']:.2f} | {m['seconds']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

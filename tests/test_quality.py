@@ -112,6 +112,26 @@ class QualityMeasuresTest(TestCase):
         self.assertAlmostEqual(m["ssim"], 1.0, places=5)
         self.assertEqual(m["flicker"], 0.0)
 
+    def test_seen_and_unseen_hole_pixels(self):
+        # A 6-column hole moving right by 2 px per frame (columns 2-7, 4-9, 6-11): a column
+        # is seen where a neighbouring frame (reach 1) does not cover it.
+        holes = np.zeros((3, 8, 12), bool)
+        for t in range(3):
+            holes[t, 2:6, 2 + 2 * t:8 + 2 * t] = True
+        seen = quality.seen_nearby(holes, reach=1)
+        self.assertFalse(seen[~holes].any())
+        self.assertEqual(int(seen[1].sum()), 4 * 4)
+        np.testing.assert_array_equal(np.nonzero(seen[0].any(0))[0], [2, 3])
+        np.testing.assert_array_equal(np.nonzero(seen[1].any(0))[0], [4, 5, 8, 9])
+        np.testing.assert_array_equal(np.nonzero(seen[2].any(0))[0], [10, 11])
+        self.assertFalse(quality.seen_nearby(np.ones((4, 2, 2), bool)).any())
+        truth = np.full((3, 8, 12, 3), 100, np.uint8)
+        result = truth.copy()
+        result[holes & ~seen] = 151  # error 0.2 where unseen, exact where seen
+        self.assertEqual(quality.pooled_psnr(truth, result, seen), 100.0)
+        self.assertAlmostEqual(quality.pooled_psnr(truth, result, holes & ~seen), 13.98, places=2)
+        self.assertTrue(np.isnan(quality.pooled_psnr(truth, result, np.zeros_like(holes))))
+
     def test_hole_psnr_of_a_known_error(self):
         truth = np.full((2, 16, 16, 3), 100, np.uint8)
         result = truth.copy()
