@@ -53,11 +53,11 @@ setup(
         "console_scripts": [
             "lgtsm-convert=export.convert_torch_checkpoint:run",
             "lgtsm-demo=lgtsm_tf.demo:run",
-            "lgtsm-evaluate=lgtsm_tf.evaluate:run",
+            "lgtsm-evaluate=lgtsm_tf.cli.evaluate:run",
             "lgtsm-export-onnx=export.export_onnx:run",
             "lgtsm-export-savedmodel=export.export_savedmodel:run",
             "lgtsm-export-tensorrt=export.export_tensorrt:run",
-            "lgtsm-inpaint=lgtsm_tf.inpaint:run",
+            "lgtsm-inpaint=lgtsm_tf.cli.inpaint:run",
             "lgtsm-make-masks=lgtsm_tf.make_masks:run",
             "lgtsm-prepare-data=lgtsm_tf.data.prepare:run",
         ],

@@ -1,4 +1,10 @@
-"""What the absl command-line tools share."""
+"""The command-line tools, one module per command, and what they share (`run_command`).
+
+Each command module (`lgtsm_tf.cli.inpaint`, `.evaluate`, ...) has `define_flags(flag_values)`,
+`main(argv, flag_values)` (the work reads its settings from `flag_values` only) and `run()`, the
+console-script entry point (setup.py) that defines the flags on absl's global FLAGS and runs
+`main` through `absl.app.run`.
+"""
 
 import sys
 
