@@ -58,7 +58,7 @@ setup(
             "lgtsm-export-savedmodel=export.export_savedmodel:run",
             "lgtsm-export-tensorrt=export.export_tensorrt:run",
             "lgtsm-inpaint=lgtsm_tf.cli.inpaint:run",
-            "lgtsm-make-masks=lgtsm_tf.make_masks:run",
+            "lgtsm-make-masks=lgtsm_tf.cli.make_masks:run",
             "lgtsm-prepare-data=lgtsm_tf.data.prepare:run",
         ],
     },
