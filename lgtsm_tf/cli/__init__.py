@@ -4,11 +4,12 @@ Each command module (`lgtsm_tf.cli.inpaint`, `.evaluate`, ...) has `define_flags
 `main(argv, flag_values)` (the work reads its settings from `flag_values` only) and `run()`, the
 console-script entry point (setup.py) that defines the flags on absl's global FLAGS and runs
 `main` through `absl.app.run`.
+export/*.py and trainers/train.py run these modules from a source checkout.
 """
 
 import sys
 
-from absl import app
+from absl import app, flags
 
 USER_ERRORS = (ValueError, OSError, ImportError)
 
@@ -31,3 +32,14 @@ def run_command(prog, argv, body, flag_values, errors=(), traceback=False):
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def define_program_flags(define_flags, module_name, flag_values=flags.FLAGS):
+    """`define_flags(flag_values)` for the running program, whose key flags they also become.
+
+    absl's short help (--helpshort, usage errors) lists the main script's key flags only; the
+    flags are defined in `module_name` (a module of this package), not in the script that runs.
+    """
+    define_flags(flag_values)
+    for flag in flag_values.get_key_flags_for_module(module_name):
+        flag_values.register_key_flag_for_module(sys.argv[0], flag)

@@ -38,7 +38,7 @@ import math
 
 from absl import app, flags
 
-from lgtsm_tf.cli import run_command
+from lgtsm_tf.cli import define_program_flags, run_command
 from lgtsm_tf.evaluation import evaluator, report
 
 
@@ -109,7 +109,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 
 def run():
-    define_flags()
+    define_program_flags(define_flags, __name__)
     app.run(main)
 
 

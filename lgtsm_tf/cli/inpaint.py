@@ -44,7 +44,7 @@ import warnings
 from absl import app, flags
 
 from lgtsm_tf import inference, presets
-from lgtsm_tf.cli import run_command
+from lgtsm_tf.cli import define_program_flags, run_command
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -197,7 +197,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 
 def run():
-    define_flags()
+    define_program_flags(define_flags, __name__)
     app.run(main)
 
 

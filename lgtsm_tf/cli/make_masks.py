@@ -16,6 +16,7 @@ Example:
 from absl import app, flags
 
 from lgtsm_tf import masks as masks_lib
+from lgtsm_tf.cli import define_program_flags
 from lgtsm_tf.mask_sets import BOX_PRESET, write_mask_set
 
 
@@ -81,7 +82,7 @@ def main(argv, flag_values=flags.FLAGS):
 
 
 def run():
-    define_flags()
+    define_program_flags(define_flags, __name__)
     app.run(main)
 
 
