@@ -51,12 +51,12 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "lgtsm-convert=export.convert_torch_checkpoint:run",
+            "lgtsm-convert=lgtsm_tf.cli.convert:run",
             "lgtsm-demo=lgtsm_tf.demo:run",
             "lgtsm-evaluate=lgtsm_tf.cli.evaluate:run",
-            "lgtsm-export-onnx=export.export_onnx:run",
-            "lgtsm-export-savedmodel=export.export_savedmodel:run",
-            "lgtsm-export-tensorrt=export.export_tensorrt:run",
+            "lgtsm-export-onnx=lgtsm_tf.cli.export_onnx:run",
+            "lgtsm-export-savedmodel=lgtsm_tf.cli.export_savedmodel:run",
+            "lgtsm-export-tensorrt=lgtsm_tf.cli.export_tensorrt:run",
             "lgtsm-inpaint=lgtsm_tf.cli.inpaint:run",
             "lgtsm-make-masks=lgtsm_tf.cli.make_masks:run",
             "lgtsm-prepare-data=lgtsm_tf.data.prepare:run",
