@@ -59,7 +59,7 @@ setup(
             "lgtsm-export-tensorrt=lgtsm_tf.cli.export_tensorrt:run",
             "lgtsm-inpaint=lgtsm_tf.cli.inpaint:run",
             "lgtsm-make-masks=lgtsm_tf.cli.make_masks:run",
-            "lgtsm-prepare-data=lgtsm_tf.data.prepare:run",
+            "lgtsm-prepare-data=lgtsm_tf.cli.prepare_data:run",
         ],
     },
 )
