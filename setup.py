@@ -60,6 +60,7 @@ setup(
             "lgtsm-inpaint=lgtsm_tf.cli.inpaint:run",
             "lgtsm-make-masks=lgtsm_tf.cli.make_masks:run",
             "lgtsm-prepare-data=lgtsm_tf.cli.prepare_data:run",
+            "lgtsm-train=lgtsm_tf.cli.train:run",
         ],
     },
 )
