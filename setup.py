@@ -52,7 +52,7 @@ setup(
     entry_points={
         "console_scripts": [
             "lgtsm-convert=lgtsm_tf.cli.convert:run",
-            "lgtsm-demo=lgtsm_tf.demo:run",
+            "lgtsm-demo=lgtsm_tf.cli.demo:run",
             "lgtsm-evaluate=lgtsm_tf.cli.evaluate:run",
             "lgtsm-export-onnx=lgtsm_tf.cli.export_onnx:run",
             "lgtsm-export-savedmodel=lgtsm_tf.cli.export_savedmodel:run",
