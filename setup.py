@@ -25,7 +25,9 @@ setup(
     long_description=open(os.path.join(os.path.dirname(__file__), "README.md")).read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["lgtsm_tf", "lgtsm_tf.*", "export", "trainers"]),
+    # export/ and trainers/ are scripts of a source checkout (each runs an lgtsm_tf.cli command),
+    # not packages: the commands are console scripts.
+    packages=find_packages(include=["lgtsm_tf", "lgtsm_tf.*"]),
     # The shipped presets' weights (lgtsm_tf.presets; checked by SHA-256 when loaded).
     package_data={"lgtsm_tf.presets": ["*.keras", "*.md"]},
     install_requires=[
