@@ -3,8 +3,8 @@
 Each command module (`lgtsm_tf.cli.inpaint`, `.evaluate`, ...) has `define_flags(flag_values)`,
 `main(argv, flag_values)` (the work reads its settings from `flag_values` only) and `run()`, the
 console-script entry point (setup.py) that defines the flags on absl's global FLAGS and runs
-`main` through `absl.app.run`.
-export/*.py and trainers/train.py run these modules from a source checkout.
+`main` through `absl.app.run`. In a source checkout, export/*.py and trainers/train.py are
+scripts that run these modules.
 """
 
 import sys
