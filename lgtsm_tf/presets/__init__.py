@@ -68,22 +68,24 @@ _register(Preset(
     name="lgtsm_nf16",
     filename="lgtsm_nf16.keras",
     description="LGTSM, nf 16 (0.76 M parameters), stage 1 (L1 + hole L1), trained from scratch "
-                "on a CPU: 9,577 steps on 6-frame clips at 96x160, then 2,276 at 192x320",
+                "on a CPU: 9,577 steps on 6-frame clips at 96x160, 2,276 at 192x320, then 1,107 "
+                "on 8-frame clips at 128x224 with still-camera videos added",
     variant="lgtsm",
     nf=16,
-    sha256="59d32c269daaa418df53d617a1f7fe1c6bdd968533156fe4b70c77bda4224cd3",
-    training_data="`python -m lgtsm_tf.data.prepare` (21 photographs, real footage)",
+    sha256="6a26dd1df528ded62982f609f5a9ae72e546cc2c68c3c0c489f4266eaacf7e54",
+    training_data="`python -m lgtsm_tf.data.prepare` (21 photographs, moving and still camera; "
+                  "real footage)",
     training_command="bash trainers/configs/lgtsm_nf16_preset.sh",
-    steps=11853,
-    train_hours=2.9,
-    # benchmarks/results/quality-preset-lgtsm_nf16.md (fp32, 6-frame windows)
-    quality={"box": (24.39, 24.87, 38.20), "cup": (27.00, 25.91, 28.11),
-             "tree": (20.15, 20.61, 24.08)},
+    steps=12960,
+    train_hours=3.6,
+    # benchmarks/results/quality-preset-lgtsm_nf16-v2.md (fp32, 8-frame windows)
+    quality={"box": (24.64, 24.87, 38.20), "cup": (27.28, 25.91, 28.11),
+             "tree": (20.21, 20.61, 24.08)},
     weights_licence="GPL-2.0-or-later (conservative: 12 of the 21 training photographs are "
                     "GPL-2+)",
     data_licence="GPL-2+, public domain, CC0, BSD-3-Clause: data/train/LICENSES.md",
-    window=6,
-    overlap=3,
+    window=8,
+    overlap=4,
 ))
 
 
