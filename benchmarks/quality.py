@@ -122,14 +122,15 @@ def measure(truth, result, holes):
     y_true = truth[None].astype(np.float32) / 255.0
     y_pred = result[None].astype(np.float32) / 255.0
     m = holes[None, ..., None].astype(np.float32)
+    seen = seen_nearby(holes)
     return {
         "hole_psnr": float(metrics.psnr(y_true, y_pred, m, max_psnr=100.0)),
         "psnr": float(metrics.psnr(y_true, y_pred, max_psnr=100.0)),
         "ssim": float(metrics.ssim(y_true, y_pred)),
         "hole_ssim": float(metrics.ssim(y_true, y_pred, m)),
         "flicker": flicker(y_true[0], y_pred[0], holes),
-        "seen_psnr": pooled_psnr(truth, result, seen_nearby(holes)),
-        "unseen_psnr": pooled_psnr(truth, result, holes & ~seen_nearby(holes)),
+        "seen_psnr": pooled_psnr(truth, result, seen),
+        "unseen_psnr": pooled_psnr(truth, result, holes & ~seen),
     }
 
 

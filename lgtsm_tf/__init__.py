@@ -13,18 +13,19 @@ import importlib
 
 __version__ = "0.1.0"
 
-# name -> module that defines it (a submodule name maps to itself).
+# name -> (module, attribute of it; None: the module itself). The models import the layers,
+# which registers them for deserialisation.
 _LAZY = {
-    "build_generator": "lgtsm_tf.models",
-    "build_discriminator": "lgtsm_tf.models",
-    "InpaintingGenerator": "lgtsm_tf.models",
-    "TemporalDiscriminator": "lgtsm_tf.models",
-    "load_model": "lgtsm_tf.models",
-    "from_preset": "lgtsm_tf.presets",
-    "load_preset": "lgtsm_tf.presets",
-    "layers": "lgtsm_tf.layers",
-    "models": "lgtsm_tf.models",
-    "presets": "lgtsm_tf.presets",
+    "build_generator": ("lgtsm_tf.models", "build_generator"),
+    "build_discriminator": ("lgtsm_tf.models", "build_discriminator"),
+    "InpaintingGenerator": ("lgtsm_tf.models", "InpaintingGenerator"),
+    "TemporalDiscriminator": ("lgtsm_tf.models", "TemporalDiscriminator"),
+    "load_model": ("lgtsm_tf.models", "load"),
+    "from_preset": ("lgtsm_tf.presets", "from_preset"),
+    "load_preset": ("lgtsm_tf.presets", "load_preset"),
+    "layers": ("lgtsm_tf.layers", None),
+    "models": ("lgtsm_tf.models", None),
+    "presets": ("lgtsm_tf.presets", None),
 }
 
 __all__ = sorted(_LAZY)
@@ -33,11 +34,9 @@ __all__ = sorted(_LAZY)
 def __getattr__(name):
     if name not in _LAZY:
         raise AttributeError(f"module 'lgtsm_tf' has no attribute {name!r}")
-    module = importlib.import_module(_LAZY[name])
-    if _LAZY[name] != "lgtsm_tf.presets":
-        importlib.import_module("lgtsm_tf.layers")  # registers the serializable layers
-    value = module if module.__name__ == f"lgtsm_tf.{name}" else getattr(
-        module, "load" if name == "load_model" else name)
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value
     return value
 

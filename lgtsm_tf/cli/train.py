@@ -338,6 +338,8 @@ def _remove_empty_folders(path):
 def export_generator(generator, model_dir, step, clip_length):
     """Saves model_dir/generator.keras and inference.json (the training clip length as the
     inference window; atomically); refuses non-finite weights."""
+    from lgtsm_tf import atomic  # pylint: disable=import-outside-toplevel
+    from lgtsm_tf.inference.loading import WINDOWING_FILE
     from lgtsm_tf.models import check_finite_weights
 
     path = os.path.join(model_dir, "generator.keras")
@@ -345,13 +347,11 @@ def export_generator(generator, model_dir, step, clip_length):
         check_finite_weights(generator, f"the generator at step {step}")
     except ValueError as e:
         raise ValueError(f"{e}; not exporting {path} (the checkpoints are kept)") from e
-    generator.save(path + ".partial.keras")
-    os.replace(path + ".partial.keras", path)
+    with atomic.atomic_file(path, overwrite=True) as tmp:  # tmp ends in .keras too
+        generator.save(tmp)
     # How to run it: in windows as long as the training clips (`inference.windowing`).
-    windowing = os.path.join(model_dir, "inference.json")
-    with open(windowing + ".partial", "w") as f:
-        json.dump({"window": clip_length, "overlap": clip_length // 2}, f)
-    os.replace(windowing + ".partial", windowing)
+    atomic.write_text(os.path.join(model_dir, WINDOWING_FILE),
+                      json.dumps({"window": clip_length, "overlap": clip_length // 2}))
     return path
 
 

@@ -31,18 +31,17 @@ def binarize_mask(mask, where: str = "mask") -> Tuple[np.ndarray, bool]:
     else:
         raise ValueError(f"{where}: expected a mask of shape [H, W] or [H, W, 1], got {m.shape}")
     if m.dtype == np.bool_:
-        hole, nonbinary = m, False
+        nonbinary = False
     elif np.issubdtype(m.dtype, np.integer):
         top = m.max() if m.size else 0
         nonbinary = bool(top != 0 and np.any((m != 0) & (m != top)))
-        hole = contract.holes(m)
     elif np.issubdtype(m.dtype, np.floating):
         if np.isnan(m).any():
             raise ValueError(f"{where}: mask contains NaN")
         nonbinary = bool(np.any((m != 0) & (m != 1)))
-        hole = contract.holes(m)
     else:
         raise ValueError(f"{where}: unsupported mask dtype {m.dtype} (use bool, integer or float)")
+    hole = contract.holes(m)
     if channel_axis is not None:
         hole = hole.any(axis=channel_axis)
     if 0 in hole.shape:

@@ -4,7 +4,7 @@ import keras
 
 from lgtsm_tf import contract
 from lgtsm_tf.layers import FrameConv2D, InpaintingInput, VideoConv3D
-from lgtsm_tf.models.network import NetworkConfig
+from lgtsm_tf.models.network import NetworkConfig, network_inputs
 from lgtsm_tf.models.variants import get_variant
 
 # name, output channels as a multiple of nf, spatial padding; kernel 5, spatial stride 2.
@@ -38,8 +38,7 @@ class TemporalDiscriminator(NetworkConfig, keras.Model):
                  per_channel_shift=False, spectral_norm=None, dtype=None, name=None, **kwargs):
         cfg = get_variant(variant)
         sn_default = cfg["spectral_norm"] if spectral_norm is None else spectral_norm
-        frames = keras.Input(shape=(None, None, None, 3), name=contract.FRAMES)
-        masks = keras.Input(shape=(None, None, None, 1), name=contract.MASKS)
+        frames, masks = network_inputs()
         x = InpaintingInput(mask_frames=False, size_multiple=1, name="inpainting_input",
                             dtype=dtype)([frames, masks])
         for layer_name, mult, padding in DISCRIMINATOR_LAYERS:

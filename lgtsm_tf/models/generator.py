@@ -5,7 +5,7 @@ import keras
 from lgtsm_tf import contract
 from lgtsm_tf.layers import (Composite, GatedConv2D, GatedConv3D, GatedUpsample,
                              InpaintingInput)
-from lgtsm_tf.models.network import NetworkConfig
+from lgtsm_tf.models.network import NetworkConfig, network_inputs
 from lgtsm_tf.models.variants import get_variant
 
 # name, output channels as a multiple of nf, kernel, stride, padding, dilation, upsample first.
@@ -74,8 +74,7 @@ class InpaintingGenerator(NetworkConfig, keras.Model):
         sn = cfg["spectral_norm"] if spectral_norm is None else spectral_norm
         shift_kwargs = {"shift_ratio": shift_ratio, "shift_groups": shift_groups,
                         "shift_width": shift_width, "per_channel_shift": per_channel_shift}
-        frames = keras.Input(shape=(None, None, None, 3), name=contract.FRAMES)
-        masks = keras.Input(shape=(None, None, None, 1), name=contract.MASKS)
+        frames, masks = network_inputs()
         x = InpaintingInput(mask_frames=True, size_multiple=contract.SIZE_MULTIPLE,
                             name="inpainting_input", dtype=dtype)([frames, masks])
         for layer_name, mult, kernel, stride, padding, dilation, upsample in GENERATOR_LAYERS:

@@ -16,6 +16,7 @@ from lgtsm_tf.layers import GatedConv3D, VideoConv3D
 from lgtsm_tf.models.discriminator import TemporalDiscriminator
 from lgtsm_tf.models.finite import check_finite_weights
 from lgtsm_tf.models.generator import InpaintingGenerator, build_generator
+from lgtsm_tf.models.network import same_weight_layout
 
 #: Reference-checkpoint suffixes read through `lgtsm_tf.convert.load_reference_generator`.
 REFERENCE_SUFFIXES = (".npz", ".pth", ".pt", ".tar", ".ckpt")
@@ -26,8 +27,8 @@ _SHIFT_VARIANTS = {"learnable": "lgtsm", "fixed": "gtsm", "none": "2d"}
 
 def _arguments(model, conv1, is_3d):
     """The constructor arguments that rebuild `model` (a plain functional network)."""
-    variant = "3d" if is_3d else _SHIFT_VARIANTS[conv1.get_config()["temporal_shift"]]
     config = conv1.get_config()
+    variant = "3d" if is_3d else _SHIFT_VARIANTS[config["temporal_shift"]]
     nf = conv1.feature.filters if hasattr(conv1, "feature") else conv1.filters
     arguments = {"variant": variant, "nf": int(nf), "name": model.name,
                  "dtype": conv1.dtype_policy.name}
@@ -64,9 +65,7 @@ def as_network(model):
     else:
         return model
     network = cls(**_arguments(model, conv1, is_3d))
-    old, new = model.weights, network.weights
-    if [w.path for w in old] != [w.path for w in new] or any(
-            tuple(a.shape) != tuple(b.shape) for a, b in zip(old, new)):
+    if not same_weight_layout(model, network):
         raise ValueError(f"model {model.name!r}: its weights do not match a rebuilt "
                          f"{cls.__name__}({network.variant!r}, nf={network.nf})")
     network.set_weights(model.get_weights())
@@ -187,10 +186,17 @@ def load(path, variant: str = "lgtsm"):
     what the path holds) when it is none of these or a Keras model's weights are not all finite
     (a diverged run); FileNotFoundError when it does not exist.
     """
-    model = _load(path, variant)
-    if hasattr(model, "weights"):
-        model = as_network(check_finite_weights(model, os.fspath(path)))
-    return model
+    return as_network(check_finite_weights(_load(path, variant), os.fspath(path)))
+
+
+def _load_keras(path: str):
+    """A `.keras` file's model; ValueError naming the file if Keras cannot load it."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as e:
+        raise ValueError(f"{path}: cannot load Keras model: {type(e).__name__}: {e}") from e
 
 
 def _load(path, variant: str = "lgtsm"):
@@ -199,7 +205,6 @@ def _load(path, variant: str = "lgtsm"):
     Returns a `keras.Model`, or for a SavedModel a callable with the same dict -> frames
     contract.
     """
-    import keras
     import tensorflow as tf
 
     path = model_path(path)
@@ -208,10 +213,7 @@ def _load(path, variant: str = "lgtsm"):
     if os.path.isfile(path):
         lower = path.lower()
         if lower.endswith(".keras"):
-            try:
-                return keras.saving.load_model(path, compile=False)
-            except Exception as e:
-                raise ValueError(f"{path}: cannot load Keras model: {type(e).__name__}: {e}") from e
+            return _load_keras(path)
         if lower.endswith(REFERENCE_SUFFIXES):
             from lgtsm_tf.convert import load_reference_generator
             return load_reference_generator(path, variant=variant)
@@ -236,20 +238,16 @@ def _load(path, variant: str = "lgtsm"):
                          "holds generator.keras or settings.json, optionally with TF checkpoints "
                          "in it or in checkpoints/)")
     if keras_file is None:
-        keras_file = os.path.join(path, SETTINGS_FILE)  # what the architecture came from
+        source = os.path.join(path, SETTINGS_FILE)  # what the architecture comes from
         model = build_generator(settings["variant"], nf=settings["nf"])
     else:
-        try:
-            model = keras.saving.load_model(keras_file, compile=False)
-        except Exception as e:
-            raise ValueError(f"{keras_file}: cannot load Keras model: {type(e).__name__}: "
-                             f"{e}") from e
+        source, model = keras_file, _load_keras(keras_file)
     if latest:
         status = tf.train.Checkpoint(generator=model).restore(latest).expect_partial()
         try:
             status.assert_existing_objects_matched()
         except AssertionError as e:
-            raise ValueError(f"{latest}: checkpoint does not hold the weights of {keras_file} "
+            raise ValueError(f"{latest}: checkpoint does not hold the weights of {source} "
                              f"under `generator` (tf.train.Checkpoint(generator=...)): {e}") from e
-        logging.info("Loaded %s with weights from %s", keras_file, latest)
+        logging.info("Loaded %s with weights from %s", source, latest)
     return model

@@ -3,6 +3,22 @@ and a copy at another precision."""
 
 import keras
 
+from lgtsm_tf import contract
+
+
+def network_inputs():
+    """The symbolic inputs of every network: (frames [B, T, H, W, 3], masks [B, T, H, W, 1]),
+    named by the contract; B, T, H and W are dynamic."""
+    return (keras.Input(shape=(None, None, None, 3), name=contract.FRAMES),
+            keras.Input(shape=(None, None, None, 1), name=contract.MASKS))
+
+
+def same_weight_layout(a, b) -> bool:
+    """True if models `a` and `b` have the same weight paths with the same shapes, in order
+    (so `b.set_weights(a.get_weights())` puts every value where it belongs)."""
+    return [w.path for w in a.weights] == [w.path for w in b.weights] and all(
+        tuple(x.shape) == tuple(y.shape) for x, y in zip(a.weights, b.weights))
+
 
 class NetworkConfig:
     """Mixin for a functional `keras.Model` subclass built from keyword arguments.

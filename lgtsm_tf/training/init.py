@@ -1,15 +1,13 @@
 """Initial weights for training from a `.keras` generator or a reference checkpoint."""
 
-import keras
-
 from lgtsm_tf import convert
-from lgtsm_tf.models import check_finite_weights
+from lgtsm_tf.models import check_finite_weights, load
+from lgtsm_tf.models.network import same_weight_layout
 
 
 def _copy_weights(source, target, what):
-    names = [w.path for w in target.weights]
-    if [w.path for w in source.weights] != names or any(
-            tuple(a.shape) != tuple(b.shape) for a, b in zip(source.weights, target.weights)):
+    """`source`'s weights into `target`; ValueError if they do not line up or are not finite."""
+    if not same_weight_layout(source, target):
         raise ValueError(f"{what}: its weights do not match the model being trained "
                          f"(other variant or nf?)")
     check_finite_weights(source, what)
@@ -22,12 +20,11 @@ def initial_models(path, variant, generator, discriminator=None):
     `.keras` generator, or a reference checkpoint (.pth/.pt/.tar/.ckpt/.npz). Weights that are
     not all finite (a diverged run) are refused with a ValueError. Returns a short description
     of what was loaded."""
-    from lgtsm_tf.inference import model_path
+    from lgtsm_tf.models.loading import model_path
 
     loaded = []
-    file = model_path(path)
-    if file.endswith(".keras"):
-        _copy_weights(keras.saving.load_model(file, compile=False), generator, path)
+    if model_path(path).endswith(".keras"):
+        _copy_weights(load(path), generator, path)
         loaded.append("generator")
     else:
         state = convert.read_state_dict(path)
