@@ -103,7 +103,8 @@ def onnxruntime_runner(args, frames, masks, workdir):
     from lgtsm_tf.export.savedmodel import export_saved_model
 
     model = _build(args)
-    saved = export_saved_model(model, os.path.join(workdir, "savedmodel"), 1)["path"]
+    saved = export_saved_model(model, os.path.join(workdir, "savedmodel"), 1,
+                               propagate=False)["path"]  # the network alone
     path = os.path.join(workdir, "model.onnx")
     export_onnx(saved, path, log=None)
     options = ort.SessionOptions()

@@ -11,7 +11,9 @@ Each clip gets its own seeded moving masks (``lgtsm_tf.masks.sample_masks`` with
 default), the same for every method.
 
 Methods: every ``--model`` (through `lgtsm_tf.inference.VideoInpainter`, whole clip, in windows
-of ``--window`` frames: by default a preset's own, its training clip length, else 16) and the
+of ``--window`` frames: by default a preset's own, its training clip length, else 16; after
+temporal propagation as `lgtsm-inpaint` runs it, or per ``--propagation`` without it or with
+other tolerances) and the
 baselines of `lgtsm_tf.evaluation.baselines` (black, mean colour, OpenCV Telea and
 Navier-Stokes per frame, temporal nearest-known copy).
 
@@ -134,23 +136,36 @@ def measure(truth, result, holes):
     }
 
 
-def model_method(path, precision, window=None, overlap=None):
+def model_method(path, precision, window=None, overlap=None, tolerance=None):
     """A method inpainting with the model at `path` (preset:NAME, .keras, SavedModel or
-    training dir), in windows of `window` frames (default: a preset's own, else 16)."""
-    from lgtsm_tf.inference import VideoInpainter
+    training dir), in windows of `window` frames (default: a preset's own, else 16), after
+    temporal propagation with `tolerance` (None: none; "default": the layer's default)."""
+    from lgtsm_tf.inference import VideoInpainter, windowing
+    from lgtsm_tf.layers import TemporalPropagation
 
+    propagate = False
+    if tolerance is not None:
+        reach = max(1, windowing(path, window, overlap)[0] - 1)
+        propagate = TemporalPropagation(reach=reach) if tolerance == "default" else \
+            TemporalPropagation(reach=reach, tolerance=float(tolerance))
     inpainter = VideoInpainter.from_path(path, precision=precision, window=window,
-                                         overlap=overlap)
+                                         overlap=overlap, propagate=propagate)
+    prop = inpainter.propagation
     print(f"{path}: windows of {inpainter.window} (overlap {inpainter.overlap}), precision "
-          f"{inpainter.precision} ({inpainter.precision_reason})", flush=True)
+          f"{inpainter.precision} ({inpainter.precision_reason}), propagation "
+          f"{'off' if prop is None else f'reach {prop.reach}, tolerance {prop.tolerance}'}",
+          flush=True)
 
     def run(frames, holes):
         return inpainter.inpaint_array(frames, holes.astype(np.uint8))
     return run
 
 
-def method_table(models, baselines, precision, window=None, overlap=None):
-    """[(name, fn)]: the models (named by path) then the baselines."""
+def method_table(models, baselines, precision, window=None, overlap=None,
+                 propagation=("default",)):
+    """[(name, fn)]: the models (named by path, one row per `propagation` entry: None = the
+    network alone, "default" or a tolerance = after `TemporalPropagation`), then the
+    baselines."""
     from lgtsm_tf.evaluation import baselines as baselines_lib
 
     unknown = [b for b in baselines if b not in baselines_lib.METHODS]
@@ -167,7 +182,11 @@ def method_table(models, baselines, precision, window=None, overlap=None):
             raise ValueError(f"--model={path}: {e}") from None
         if not os.path.exists(file):
             raise FileNotFoundError(f"--model={path}: no such file or directory")
-        table.append((path, model_method(path, precision, window, overlap)))
+        for tolerance in propagation:
+            name = path if tolerance is None else (
+                f"{path} +propagation" if tolerance == "default" else
+                f"{path} +propagation({tolerance})")
+            table.append((name, model_method(path, precision, window, overlap, tolerance)))
     table += [(name, baselines_lib.METHODS[name]) for name in baselines]
     return table
 
@@ -278,6 +297,22 @@ def write(report, output, overwrite, text=None):
     return text
 
 
+def parse_propagation(text, error):
+    """--propagation -> list of None (off), "default" (on) or a tolerance string."""
+    out = []
+    for item in (v.strip() for v in text.split(",")):
+        if item in ("off", "on"):
+            out.append(None if item == "off" else "default")
+            continue
+        try:
+            if not float(item) > 0:
+                raise ValueError
+        except ValueError:
+            error(f"--propagation={text}: {item!r} is not off, on or a tolerance > 0")
+        out.append(item)
+    return out
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", action="append", default=[],
@@ -298,6 +333,10 @@ def parse_args(argv=None):
                         help="frames per model window (default: a preset's own, else 16)")
     parser.add_argument("--overlap", type=int, default=None,
                         help="frames shared by windows (default: a preset's own, else 6)")
+    parser.add_argument("--propagation", default="on",
+                        help="temporal propagation before each --model (as lgtsm-inpaint "
+                             "does): on, off, or a comma-separated list of off / on / "
+                             "tolerances, one result row each (e.g. off,on or off,0.02,0.04)")
     parser.add_argument("--threads", type=int, default=0, help="0: TensorFlow's default")
     parser.add_argument("--output", default=None,
                         help="write <output>.json and <output>.md")
@@ -316,6 +355,7 @@ def parse_args(argv=None):
         parser.error(f"--area_range={args.area_range}: need 0 <= lo < hi <= 1")
     args.area_range = (lo, hi)
     args.baselines = [b for b in args.baselines.split(",") if b]
+    args.propagation = parse_propagation(args.propagation, parser.error)
     args.clip = args.clip or list(DEFAULT_CLIPS)
     if not args.model and not args.baselines:
         parser.error("nothing to evaluate: give --model and/or --baselines")
@@ -332,7 +372,7 @@ def main(argv=None):
     if args.threads:
         common.configure_threads(args.threads)
     methods = method_table(args.model, args.baselines, args.precision, args.window,
-                           args.overlap)
+                           args.overlap, args.propagation)
     sheet_rows = [] if args.sheet else None
     report = evaluate(args.clip, methods, args.frames, args.height, args.width,
                       args.area_range, args.seed, sheet_rows)

@@ -74,8 +74,8 @@ class FiniteWeightsTest(common.ExportTestCase):
     def test_export_refuses_a_verification_that_is_not_finite(self):
         real = savedmodel.reference_outputs
 
-        def nan_outputs(model, frames, masks):  # as a model with NaN float outputs gives
-            outputs = real(model, frames, masks)
+        def nan_outputs(model, frames, masks, propagation=None):  # as NaN float outputs give
+            outputs = real(model, frames, masks, propagation)
             return dict(outputs, serving_float=np.full_like(outputs["serving_float"], np.nan))
 
         base = os.path.join(self.tmp, "models")

@@ -274,13 +274,14 @@ class InpaintTest(TestCase):
     def test_known_pixels_bit_identical_with_working_size(self):
         frames = textured_clip(5, 181, 321)
         masks = box_masks(5, 181, 321)
-        inpainter = VideoInpainter(self.per_frame, window=3, overlap=1, dilate=2,
+        inpainter = VideoInpainter(self.per_frame, window=3, overlap=1, dilate=2, propagate=False,
                                    working_size=(60, None))
         output = inpainter.inpaint_array(frames, masks)
         holes = inference.dilate_mask(masks.astype(bool), 2)
         self.assert_known_pixels_unchanged(frames, holes, output)
         # The hole holds the model's (downscaled, upscaled) fill, close to the full-size fill.
-        full = VideoInpainter(self.per_frame, window=3, overlap=1, dilate=2).inpaint_array(
+        full = VideoInpainter(self.per_frame, window=3, overlap=1, dilate=2,
+                            propagate=False).inpaint_array(
             frames, masks)
         diff = np.abs(output[holes].astype(int) - full[holes].astype(int))
         self.assertLess(diff.mean(), 40)
@@ -290,12 +291,13 @@ class InpaintTest(TestCase):
     def test_real_generator_at_small_odd_size(self, dilate):
         frames = textured_clip(9, 45, 61)
         masks = box_masks(9, 45, 61)
-        inpainter = VideoInpainter(self.generator, window=4, overlap=1, dilate=dilate)
+        inpainter = VideoInpainter(self.generator, window=4, overlap=1, dilate=dilate,
+                                    propagate=False)
         output = inpainter.inpaint_array(frames, masks)
         holes = inference.dilate_mask(masks.astype(bool), dilate)
         self.assert_known_pixels_unchanged(frames, holes, output)
         # One window: the hole is the generator's output on the reflect-padded clip, cropped.
-        single = VideoInpainter(self.generator, window=9, overlap=0, dilate=dilate)
+        single = VideoInpainter(self.generator, window=9, overlap=0, dilate=dilate, propagate=False)
         output = single.inpaint_array(frames, masks)
         padded = np.stack([inference.pad_to_multiple(f.astype(np.float32) / 255) for f in frames])
         padded_holes = np.stack([inference.pad_to_multiple(h[..., None].astype(np.float32))
@@ -322,7 +324,7 @@ class InpaintTest(TestCase):
         for window, overlap, batch in [(13, 0, 1), (4, 0, 1), (4, 2, 1), (5, 1, 2), (6, 5, 3),
                                        (8, 3, 4), (16, 4, 1)]:
             inpainter = VideoInpainter(self.per_frame, window=window, overlap=overlap,
-                                       batch_windows=batch)
+                                       batch_windows=batch, propagate=False)
             results.append(inpainter.inpaint_array(frames, masks))
         for result in results[1:]:
             self.assertAllEqual(result, results[0])
@@ -343,7 +345,8 @@ class InpaintTest(TestCase):
             means = np.array([frames[wi.start:wi.stop, 0, 0, 0].mean() / 255 for wi in windows])
             expected = inference.blend_weights(n, window, overlap).T @ means
             expected = np.clip(np.rint(expected * 255), 0, 255)
-            output = VideoInpainter(model, window=window, overlap=overlap).inpaint_array(
+            output = VideoInpainter(model, window=window, overlap=overlap,
+                                    propagate=False).inpaint_array(
                 frames, masks)
             self.assertAllClose(output[:, 1:, :, :].reshape(n, -1).astype(float),
                                 np.broadcast_to(expected[:, None], (n, (h - 1) * w * 3)),
@@ -604,7 +607,7 @@ class LoadTest(TestCase):
         masks = self.masks[..., None].astype(np.float32)
         expected = reference({"frames": frames[None], "masks": masks[None]}).numpy()[0]
         expected = np.clip(np.rint(expected * 255), 0, 255).astype(np.uint8)
-        self.assertAllEqual(self.run_from(path), expected)
+        self.assertAllEqual(self.run_from(path, propagate=False), expected)
 
 
 # ----------------------------------------------------------------------------- files and CLI

@@ -151,8 +151,11 @@ class PresetLookupTest(TestCase):
     def test_table_has_mean_quality(self):
         with registered(self.preset):
             table = presets.table()
-        self.assertIn("| `tiny` | lgtsm | 1 | none | 0 | 0.0 | 11.00 / 21.00 / 29.00 | MIT |",
+        self.assertIn("| `tiny` | lgtsm | 1 | none | 0 | 0.0 | 11.00 / - / 21.00 / 29.00 | MIT |",
                       table)
+        with registered(dataclasses.replace(self.preset, network_quality={"box": 9.0,
+                                                                          "cup": 8.0})):
+            self.assertIn("| 11.00 / 8.50 / 21.00 / 29.00 |", presets.table())
 
     # ------------------------------------------------------------------ the CLIs' model flag
 

@@ -182,16 +182,19 @@ class QualityBenchmarkTest(TestCase):
         lgtsm_tf.build_generator("lgtsm", nf=4).save(path)
         quality.main(["--clip", self.clip, "--frames", "6", "--height", "32", "--width", "48",
                       "--baselines", "mean", "--model", path, "--output",
-                      os.path.join(self.tmp, "m")])
+                      os.path.join(self.tmp, "m"), "--propagation", "off,on,0.5"])
         with open(os.path.join(self.tmp, "m.json")) as f:
             rows = json.load(f)["rows"]
-        self.assertEqual([r["method"] for r in rows], [path, "mean"])
-        self.assertTrue(np.isfinite(rows[0]["hole_psnr"]))
+        self.assertEqual([r["method"] for r in rows],
+                         [path, path + " +propagation", path + " +propagation(0.5)", "mean"])
+        self.assertTrue(all(np.isfinite(r["hole_psnr"]) for r in rows))
 
     @parameterized.parameters(
         (["--frames", "1"], "--frames"),
         (["--area_range", "0.5,0.2"], "--area_range"),
         (["--baselines", ""], "nothing to evaluate"),
+        (["--propagation", "maybe"], "--propagation"),
+        (["--propagation", "off,-1"], "--propagation"),
     )
     def test_bad_arguments(self, argv, message):
         err = io.StringIO()

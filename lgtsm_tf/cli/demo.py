@@ -8,13 +8,15 @@
    (checkpoints, TensorBoard logs, samples, history.csv, generator.keras).
 3. Whole-video inpainting of a clip neither model saw (OpenCV's `tree.avi` when
    `lgtsm_tf.samples` fetched it into `--samples_dir`, else an embedded validation clip) with
-   moving free-form masks, through `lgtsm_tf.inference.VideoInpainter`: with the shipped
+   moving free-form masks, through `lgtsm_tf.inference.VideoInpainter` (temporal propagation
+   first, as `lgtsm-inpaint` runs by default, then the network): with the shipped
    preset (`lgtsm_tf.presets.DEFAULT`, what `lgtsm-inpaint` uses without `--model`) into
    `output.mp4` and `output_compare.mp4` (input with the hole in red | output), and with the
    model the demo just trained from scratch into `demo_output.mp4` / `demo_output_compare.mp4`.
 4. A report: validation hole L1 before and after training (and `curve.png` of its history),
-   and the hole PSNR of both outputs against the original frames next to classical fills of
-   the same holes (OpenCV Telea, copying from the nearest frame, ...).
+   and the hole PSNR of both outputs (and of the preset's network alone, without
+   propagation) against the original frames next to classical fills of the same holes
+   (OpenCV Telea, copying from the nearest frame, ...).
 
 Everything goes to `--output_dir/<timestamp>/`.
 """
@@ -195,8 +197,10 @@ def main(argv, flag_values=flags.FLAGS):
     write_frame_folder(os.path.join(run_dir, "masks"), masks * 255)
     preset = presets.PREFIX + presets.DEFAULT
     scores = {}
-    for label, model, name in ((f"the shipped preset ({preset})", preset, "output.mp4"),
-                               ("the demo model (trained above)", model_dir, "demo_output.mp4")):
+    for label, model, name in (
+            (f"the shipped preset ({preset}) + temporal propagation", preset, "output.mp4"),
+            ("the demo model (trained above) + temporal propagation", model_dir,
+             "demo_output.mp4")):
         inpainter = VideoInpainter.from_path(model, precision="auto")
         result = inpainter.inpaint_files(os.path.join(run_dir, "input.mp4"),
                                          os.path.join(run_dir, "masks"),
@@ -204,6 +208,10 @@ def main(argv, flag_values=flags.FLAGS):
                                          compare=True)
         output, _ = read_video(result["output"])
         scores[f"{label}, {inpainter.precision}"] = _hole_psnr(frames, output, masks)
+    # What the network alone does (lgtsm-inpaint --nopropagate): every hole pixel from the model.
+    alone = VideoInpainter.from_path(preset, precision="auto", propagate=False)
+    scores[f"the shipped preset's network alone (--nopropagate), {alone.precision}"] = \
+        _hole_psnr(frames, alone.inpaint_array(frames, masks), masks)
     baselines = _baseline_psnrs(frames, masks)
 
     history = _history(model_dir)

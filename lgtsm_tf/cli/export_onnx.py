@@ -46,6 +46,9 @@ def define_flags(flag_values=flags.FLAGS):
     flags.DEFINE_float("tolerance", 1e-4, "Allowed max abs difference onnxruntime vs "
                        "TensorFlow.", lower_bound=0.0, flag_values=fv)
     flags.DEFINE_bool("overwrite", False, "Replace an existing --output.", flag_values=fv)
+    flags.DEFINE_bool("propagate", True, "With --model: temporal propagation in the graph "
+                      "before the network (as lgtsm-export-savedmodel); --nopropagate: the "
+                      "bare network.", flag_values=fv)
 
 
 def export_from_flags(fv) -> dict:
@@ -70,7 +73,8 @@ def export_from_flags(fv) -> dict:
     inference.model_flag_path(fv.model)  # before loading anything
     model = inference.load_model(fv.model, variant=fv.variant)
     with tempfile.TemporaryDirectory(prefix="lgtsm-onnx-") as base:
-        exported = savedmodel.export_saved_model(model, base, 1, source=fv.model)
+        exported = savedmodel.export_saved_model(model, base, 1, source=fv.model,
+                                                 propagate=fv.propagate)
         return onnx_export.export_onnx(exported["path"], fv.output, opset=fv.opset,
                                        check_shapes=shapes, tolerance=fv.tolerance,
                                        overwrite=fv.overwrite)

@@ -47,6 +47,9 @@ def define_flags(flag_values=flags.FLAGS):
                       flag_values=fv)
     flags.DEFINE_float("verify_tolerance", 1e-5, "Allowed max abs difference in the check.",
                        lower_bound=0.0, flag_values=fv)
+    flags.DEFINE_bool("propagate", True, "Copy hole pixels known in another frame of the "
+                      "request from there inside the graph before the model (as lgtsm-inpaint "
+                      "does); --nopropagate exports the bare network.", flag_values=fv)
 
 
 def export_from_flags(fv) -> dict:
@@ -70,11 +73,14 @@ def export_from_flags(fv) -> dict:
     result = savedmodel.export_saved_model(
         model, fv.output_dir, fv.version, overwrite=fv.overwrite, verify_shapes=shapes,
         verify_tolerance=fv.verify_tolerance,
-        source=fv.model if path != fv.model else os.path.abspath(path))
+        source=fv.model if path != fv.model else os.path.abspath(path),
+        propagate=fv.propagate)
     if result["float32_copy"]:
         print(f"model policies {result['source_policies']}: exported a float32 copy")
     for check, diff in result["verification"].items():
         print(f"verified {check}: max abs diff vs Keras {diff:.3g}")
+    print("temporal propagation in the graph: " + (
+        f"yes, reach {result['propagation']['reach']} frames" if result["propagation"] else "no"))
     print(f"wrote {result['path']} (signatures: {', '.join(result['signatures'])})")
     print(f"inspect: saved_model_cli show --dir {result['path']} --all")
     return result

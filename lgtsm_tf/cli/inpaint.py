@@ -2,7 +2,7 @@ r"""lgtsm-inpaint: inpaint a whole video (any length, any size) with a trained g
 
   lgtsm-inpaint --video clip.mp4 --masks masks/ --output out.mp4 [--model lgtsm.keras] \
       [--window 16 --overlap 6 --dilate 4 --batch_windows 1 --working_height 240 \
-       --resize_masks --lossless --compare --overwrite --precision auto|fp32|bf16]
+       --resize_masks --lossless --compare --overwrite --precision auto|fp32|bf16 --nopropagate]
 
 --video   a video file, a folder of frames or one image.
 --masks   a folder of mask images, a mask video, or ONE mask image used for every frame; any
@@ -18,6 +18,9 @@ r"""lgtsm-inpaint: inpaint a whole video (any length, any size) with a trained g
           (.pth/.pt/.tar/.ckpt/.npz, --variant).
 --precision auto (the default): bf16 on a CPU with native bf16 (AMX or AVX512-BF16), fp32
           elsewhere; the choice is printed.
+--propagate (the default) copies each hole pixel from the nearest frame of its window where
+          it is known, if the two frames agree around it (a still camera); the model fills what
+          no frame shows. --nopropagate lets the model fill every hole pixel.
 
 Checked before the model is loaded: the paths, that the output folder is writable, --frame_rate,
 and that the mask count equals the number of frames that decode (the video is decoded once to
@@ -90,6 +93,10 @@ def define_flags(flag_values=flags.FLAGS):
                       "CPU has native bf16, else fp32).", flag_values=fv)
     flags.DEFINE_float("frame_rate", None, "Frame rate for inputs without one (frame folders, "
                        f"images); default {inference.FALLBACK_FRAME_RATE}.", flag_values=fv)
+    flags.DEFINE_bool("propagate", True, "Before the model, copy each hole pixel from the "
+                      "nearest frame of its window where it is known and the frames agree "
+                      "around it; the model fills the rest (--nopropagate: the model fills "
+                      "every hole pixel).", flag_values=fv)
     flags.DEFINE_bool("progress", True, "Show a progress bar.", flag_values=fv)
 
 
@@ -123,9 +130,10 @@ def inpaint_from_flags(fv) -> dict:
     inpainter = inference.VideoInpainter.from_path(
         fv.model, variant=fv.variant, window=window, overlap=overlap, dilate=fv.dilate,
         batch_windows=fv.batch_windows, working_size=working, precision=fv.precision,
-        resize_masks=fv.resize_masks, progress=fv.progress)
+        resize_masks=fv.resize_masks, progress=fv.progress, propagate=fv.propagate)
     print(f"model {fv.model}, windows of {window} frames (overlap {overlap}), precision "
-          f"{inpainter.precision} ({inpainter.precision_reason})")
+          f"{inpainter.precision} ({inpainter.precision_reason}), temporal propagation "
+          f"{'on' if inpainter.propagation is not None else 'off'}")
     summary = inpainter.inpaint_files(
         fv.video, fv.masks, output, overwrite=fv.overwrite, lossless=fv.lossless,
         compare=fv.compare, frame_rate=fv.frame_rate, invert_masks=fv.invert_masks)

@@ -55,6 +55,10 @@ from lgtsm_tf.contract import input_specs  # noqa: F401
 from lgtsm_tf.contract import pad_to_multiple_tf as pad_to_multiple
 from lgtsm_tf.contract import to_uint8_tf as to_uint8
 
+#: Frames searched on each side by the exported graph's temporal propagation: a whole
+#: 16-frame request (the default inference window).
+EXPORT_REACH = 15
+
 #: Metadata file written next to the SavedModel (TF Serving ignores assets.extra/ except for
 #: warm-up requests).
 METADATA_PATH = os.path.join("assets.extra", "lgtsm_export.json")
@@ -121,19 +125,25 @@ def checked_inputs(frames, masks, float_inputs: bool):
         return tf.identity(frames), tf.identity(masks)
 
 
-def _run(model, frames, masks):
-    """float32 frames [0, 1], float32 binary masks -> float32 composited output, any H, W."""
+def _run(model, frames, masks, propagation=None):
+    """float32 frames [0, 1], float32 binary masks -> float32 composited output, any H, W.
+
+    With a `TemporalPropagation` layer, hole pixels are first copied from neighbouring frames
+    of the request (before padding) and the model fills the rest."""
     import tensorflow as tf
 
     shape = tf.shape(frames)
+    if propagation is not None:
+        frames, masks = propagation([frames, masks])
     out = model({FRAMES: pad_to_multiple(frames), MASKS: pad_to_multiple(masks)},
                 training=False)
     return tf.cast(out, tf.float32)[:, :, :shape[2], :shape[3], :]
 
 
-def make_serving_module(model):
+def make_serving_module(model, propagation=None):
     """A `tf.Module` with the `serving_float`, `serving_default` and `serve` functions of the
-    module docstring around `model` (not yet saved).
+    module docstring around `model` (not yet saved); `propagation`: an optional
+    `lgtsm_tf.layers.TemporalPropagation` run in the graph before the model.
 
     Like `keras.export.ExportArchive`, the module tracks only the model's variables (the
     functions close over the model): saving and loading are ~3x faster than with the Keras
@@ -143,12 +153,12 @@ def make_serving_module(model):
 
     def serving_float(frames, masks):
         frames, masks = checked_inputs(frames, masks, float_inputs=True)
-        return {OUTPUT: _run(model, frames, contract.holes_tf(masks))}
+        return {OUTPUT: _run(model, frames, contract.holes_tf(masks), propagation)}
 
     def serving_default(frames, masks):
         frames, masks = checked_inputs(frames, masks, float_inputs=False)
         hole = contract.holes_tf(masks)
-        out = to_uint8(_run(model, contract.to_float_tf(frames), hole))
+        out = to_uint8(_run(model, contract.to_float_tf(frames), hole, propagation))
         return {OUTPUT: tf.where(hole > 0, out, frames)}
 
     def serve(inputs):  # calls the traced serving_float (no second trace of the model)
@@ -226,17 +236,21 @@ def random_request(shape: Sequence[int], seed: int = 0) -> Tuple[np.ndarray, np.
     return frames, masks.astype(np.uint8) * 255
 
 
-def reference_outputs(model, frames_u8: np.ndarray, masks_u8: np.ndarray) -> Dict[str, np.ndarray]:
+def reference_outputs(model, frames_u8: np.ndarray, masks_u8: np.ndarray,
+                      propagation=None) -> Dict[str, np.ndarray]:
     """What the signatures must return, computed with the Keras model itself.
 
     The Keras model runs through `model.predict` (graph mode, as Keras serves) on the input
-    padded in numpy by `lgtsm_tf.contract.pad_to_multiple`, then cropped. Returns
+    (first through `propagation`, eagerly, if given) padded in numpy by
+    `lgtsm_tf.contract.pad_to_multiple`, then cropped. Returns
     {"serving_float": float32 [B,T,H,W,3], "serving_default": uint8 [B,T,H,W,3]}.
     """
     b, t, h, w, _ = frames_u8.shape
     frames = contract.to_float(frames_u8)
     hole = contract.holes(masks_u8)
     masks = hole.astype(np.float32)
+    if propagation is not None:
+        frames, masks = (np.asarray(x) for x in propagation([frames, masks]))
 
     def pad(x):
         flat = x.reshape((b * t,) + x.shape[2:])
@@ -250,8 +264,9 @@ def reference_outputs(model, frames_u8: np.ndarray, masks_u8: np.ndarray) -> Dic
 
 
 def verify_saved_model(path: str, model, shapes: Sequence[Sequence[int]],
-                       tolerance: float = 0.0) -> Dict[str, float]:
-    """Reloads the SavedModel at `path` and compares both signatures with `model` (Keras).
+                       tolerance: float = 0.0, propagation=None) -> Dict[str, float]:
+    """Reloads the SavedModel at `path` and compares both signatures with `model` (Keras),
+    run after `propagation` if given (`reference_outputs`).
 
     Returns {"<signature> <BxTxHxW>": max abs difference}; raises AssertionError if a float
     difference exceeds `tolerance` or a uint8 one exceeds `max(1, 255 * tolerance)` levels
@@ -264,7 +279,7 @@ def verify_saved_model(path: str, model, shapes: Sequence[Sequence[int]],
     diffs = {}
     for i, shape in enumerate(shapes):
         frames, masks = random_request(shape, seed=i)
-        expected = reference_outputs(model, frames, masks)
+        expected = reference_outputs(model, frames, masks, propagation)
         for name, dtype in SIGNATURES.items():
             fn = loaded.signatures[name]
             if dtype == "uint8":
@@ -287,7 +302,8 @@ def verify_saved_model(path: str, model, shapes: Sequence[Sequence[int]],
 
 def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
                        verify_shapes: Optional[Sequence[Sequence[int]]] = ((1, 3, 20, 28),),
-                       verify_tolerance: float = 1e-5, source: Optional[str] = None) -> dict:
+                       verify_tolerance: float = 1e-5, source: Optional[str] = None,
+                       propagate: bool = True) -> dict:
     """Writes `model` as `base_dir/<version>/`, a TF Serving model version (atomic).
 
     Args:
@@ -304,6 +320,10 @@ def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
       verify_tolerance: allowed max abs difference (float). On CPU the difference is 0; GPUs
         may pick other convolution algorithms in the two runs, hence the default 1e-5.
       source: where the model came from (recorded in the metadata).
+      propagate: run `lgtsm_tf.layers.TemporalPropagation` (reach `EXPORT_REACH` frames) in
+        the graph before the model, as `lgtsm-inpaint` does: hole pixels known in another frame
+        of the request are copied from there (recorded in the metadata as "propagation",
+        its config, or null).
 
     Returns:
       {"path", "signatures", "source_policies", "exported_policy", "float32_copy",
@@ -319,7 +339,12 @@ def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
     check_finite_weights(model, source or getattr(model, "name", "the model"))
     policies = model_policies(model) if isinstance(model, keras.Model) else []
     exported = float32_copy(model)
-    module = make_serving_module(exported)
+    propagation = None
+    if propagate:
+        from lgtsm_tf.layers import TemporalPropagation
+
+        propagation = TemporalPropagation(reach=EXPORT_REACH)
+    module = make_serving_module(exported, propagation)
     signatures = {"serving_default": module.serving_default.get_concrete_function(),
                   "serving_float": module.serving_float.get_concrete_function()}
     from lgtsm_tf.export.files import atomic_directory
@@ -328,7 +353,8 @@ def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
         tf.saved_model.save(module, tmp, signatures=signatures)
         verification = {}
         if verify_shapes:
-            verification = verify_saved_model(tmp, exported, verify_shapes, verify_tolerance)
+            verification = verify_saved_model(tmp, exported, verify_shapes, verify_tolerance,
+                                              propagation)
         metadata = {
             "model": exported.name,
             "source": source,
@@ -336,6 +362,8 @@ def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
             "exported_policy": "float32",
             "float32_copy": exported is not model,
             "parameters": int(sum(np.prod(v.shape) for v in exported.weights)),
+            "propagation": None if propagation is None else {
+                k: v for k, v in propagation.get_config().items() if k not in ("name", "dtype")},
             "signatures": {
                 name: {"inputs": {FRAMES: f"{dtype} [B, T, H, W, 3]",
                                   MASKS: f"{dtype} [B, T, H, W, 1]"},
@@ -351,5 +379,6 @@ def export_saved_model(model, base_dir: str, version, overwrite: bool = False,
         with open(os.path.join(tmp, METADATA_PATH), "w") as f:
             json.dump(metadata, f, indent=2)
     return {"path": target, "signatures": sorted(signatures), "source_policies": policies,
+            "propagation": metadata["propagation"],
             "exported_policy": "float32", "float32_copy": exported is not model,
             "verification": verification}

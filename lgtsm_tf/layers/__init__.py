@@ -7,6 +7,7 @@ from lgtsm_tf.layers.gated_conv3d import GatedConv3D
 from lgtsm_tf.layers.gated_upsample import GatedUpsample
 from lgtsm_tf.layers.inpainting_input import InpaintingInput
 from lgtsm_tf.layers.learnable_temporal_shift import LearnableTemporalShift
+from lgtsm_tf.layers.temporal_propagation import TemporalPropagation
 from lgtsm_tf.layers.temporal_shift import TemporalShift
 from lgtsm_tf.layers.video_conv3d import VideoConv3D
 
@@ -18,6 +19,7 @@ __all__ = [
     "GatedUpsample",
     "InpaintingInput",
     "LearnableTemporalShift",
+    "TemporalPropagation",
     "TemporalShift",
     "VideoConv3D",
 ]

@@ -78,6 +78,8 @@ class _SavedModelFunction:
     def __init__(self, loaded, path: str):
         self.path = path
         self._loaded = loaded
+        #: True if the graph propagates known pixels itself (exported with propagation).
+        self.propagates = bool(_export_metadata(path).get("propagation"))
         if hasattr(loaded, "serve"):  # keras.Model.export()
             self._fn = lambda inputs: loaded.serve(inputs)
         elif "serving_default" in getattr(loaded, "signatures", {}):  # tf.saved_model.save()
@@ -111,6 +113,17 @@ class _SavedModelFunction:
     def __call__(self, inputs, training=False):
         del training
         return self._fn(inputs)
+
+
+def _export_metadata(path: str) -> dict:
+    """The `lgtsm_tf.export` metadata of a SavedModel directory, {} if it has none."""
+    from lgtsm_tf.export.savedmodel import METADATA_PATH
+
+    try:
+        with open(os.path.join(path, METADATA_PATH)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
 
 
 def _find_keras_file(folder: str) -> Optional[str]:

@@ -27,8 +27,10 @@ PREFIX = "preset:"
 class Preset:
     """One shipped generator and its provenance.
 
-    quality: hole PSNR (dB) per `benchmarks/quality.py` clip, for the preset and for OpenCV
-    Telea and the temporal-copy baseline on the same masks: {"box": (model, telea, temporal)}.
+    quality: hole PSNR (dB) per `benchmarks/quality.py` clip, for the preset as
+    `lgtsm-inpaint` runs it (temporal propagation, then the network) and for OpenCV Telea and
+    the temporal-copy baseline on the same masks: {"box": (preset, telea, temporal)}.
+    network_quality: the same for the network alone (`--nopropagate`): {"box": psnr}.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Preset:
     quality: Dict[str, Tuple[float, float, float]]
     weights_licence: str
     data_licence: str
+    network_quality: Dict[str, float] = dataclasses.field(default_factory=dict)
     #: Inference window and overlap (frames): the training clip length works best; a
     #: T=6-trained model loses ~1 dB hole PSNR in 16-frame windows.
     window: int = 16
@@ -78,9 +81,10 @@ _register(Preset(
     training_command="bash trainers/configs/lgtsm_nf16_preset.sh",
     steps=12960,
     train_hours=3.6,
-    # benchmarks/results/quality-preset-lgtsm_nf16-v2.md (fp32, 8-frame windows)
-    quality={"box": (24.64, 24.87, 38.20), "cup": (27.28, 25.91, 28.11),
-             "tree": (20.21, 20.61, 24.08)},
+    # benchmarks/results/quality-preset-lgtsm_nf16-propagation.md (fp32, 8-frame windows)
+    quality={"box": (34.39, 24.87, 38.20), "cup": (31.18, 25.91, 28.11),
+             "tree": (22.92, 20.61, 24.08)},
+    network_quality={"box": 24.64, "cup": 27.28, "tree": 20.21},
     weights_licence="GPL-2.0-or-later (conservative: 12 of the 21 training photographs are "
                     "GPL-2+)",
     data_licence="GPL-2+, public domain, CC0, BSD-3-Clause: data/train/LICENSES.md",
@@ -145,15 +149,17 @@ load_preset = from_preset
 
 
 def table() -> str:
-    """The presets as a Markdown table (hole PSNR: mean over the clips, model / Telea /
-    temporal copy)."""
+    """The presets as a Markdown table (hole PSNR: mean over the clips, lgtsm-inpaint / the
+    network alone / Telea / temporal copy)."""
     rows = ["| preset | variant | nf | training | steps | hours (2 cores) | hole PSNR dB "
-            "(preset / Telea / temporal copy) | weights licence |",
+            "(lgtsm-inpaint / network alone / Telea / temporal copy) | weights licence |",
             "|---|---|---:|---|---:|---:|---|---|"]
     for name in names():
         p = PRESETS[name]
         means = [sum(v[i] for v in p.quality.values()) / len(p.quality) for i in range(3)]
+        alone = (f"{sum(p.network_quality.values()) / len(p.network_quality):.2f}"
+                 if p.network_quality else "-")
         rows.append(f"| `{name}` | {p.variant} | {p.nf} | {p.training_data} | {p.steps} | "
-                    f"{p.train_hours:.1f} | {means[0]:.2f} / {means[1]:.2f} / {means[2]:.2f} | "
-                    f"{p.weights_licence} |")
+                    f"{p.train_hours:.1f} | {means[0]:.2f} / {alone} / {means[1]:.2f} / "
+                    f"{means[2]:.2f} | {p.weights_licence} |")
     return "\n".join(rows)

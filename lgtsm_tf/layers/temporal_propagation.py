@@ -1,0 +1,132 @@
+"""TemporalPropagation: fills hole pixels by copying them from nearby frames where they are known.
+
+Flow-guided video inpainting (FGVC, E2FGVI, ProPainter) first propagates known pixels into the
+holes of other frames and leaves the network only what no frame shows. This layer does the
+zero-motion version of that step, which is exact on a still camera: a hole pixel takes the
+colour of the same pixel in the nearest frame (at most `reach` frames away; ties: the earlier
+frame) where it is known, and stays a hole for the network otherwise.
+
+Copying is only right where the two frames show the same scene at that place, so every copy is
+checked: over the pixels known in both frames within a `patch` x `patch` box around the hole
+pixel, the mean absolute difference (over RGB, values in [0, 1]) must be below `tolerance`.
+The check runs on cells of `CELL` x `CELL` pixels (a pixel gets its cell's answer; the box is
+the cells within `patch // 2` pixels, rounded up to whole cells).
+Where the box holds fewer than `min_support` (a fraction of the box) such pixels (deep inside a
+large hole), the same test runs over the whole frame pair instead. A panning camera or a moving
+object makes the frames differ there, so the pixel is left to the network rather than copied
+from the wrong place.
+"""
+
+import keras
+import tensorflow as tf
+
+
+def _shift_time(x, offset):
+    """x [B, T, ...] moved along T: out[:, t] = x[:, t - offset], zeros where t - offset is
+    outside [0, T) (offset > 0: from earlier frames; < 0: from later ones). T may be dynamic."""
+    length = tf.shape(x)[1]
+    pad = tf.zeros(tf.concat([tf.shape(x)[:1], [abs(offset)], tf.shape(x)[2:]], 0), x.dtype)
+    if offset > 0:
+        return tf.concat([pad, x], axis=1)[:, :length]
+    return tf.concat([x, pad], axis=1)[:, -length:]
+
+
+#: The agreement check works on cells of CELL x CELL pixels (4: 16x less work than per pixel).
+CELL = 4
+
+
+def _box_mean(x, size):
+    """Mean of x [N, H, W, 1] over a size x size box around each pixel (over the pixels inside
+    the frame), as two 1-D passes."""
+    x = tf.nn.avg_pool2d(x, [size, 1], 1, "SAME")
+    return tf.nn.avg_pool2d(x, [1, size], 1, "SAME")
+
+
+def _to_pixels(cells, height, width):
+    """[N, ceil(H / CELL), ceil(W / CELL), 1] cell values -> [N, H, W, 1] (each pixel its
+    cell's)."""
+    pixels = tf.repeat(tf.repeat(cells, CELL, axis=1), CELL, axis=2)
+    return pixels[:, :height, :width]
+
+
+@keras.saving.register_keras_serializable(package="lgtsm_tf")
+class TemporalPropagation(keras.layers.Layer):
+    """[frames, masks] -> [propagated frames, remaining masks], same shapes.
+
+    frames: float [B, T, H, W, 3] in [0, 1]; masks: float [B, T, H, W, 1], hole where > 0.5
+    (1 = hole). The output frames are the input's at known pixels, the copied colour at
+    propagated hole pixels and 0 at the remaining holes; the output masks are 1 exactly at the
+    remaining holes (float 0/1). Runs in float32 whatever the global policy, so copies are
+    exact. B, T, H and W may be dynamic.
+
+    Args:
+      reach: frames searched on each side (>= 1).
+      patch: side of the box for the agreement check, pixels (odd, >= 1).
+      tolerance: largest mean absolute RGB difference in the box for a copy (> 0; `inf`
+        disables the check).
+      min_support: fraction of the box that must be known in both frames for the local check;
+        below it the whole-frame check decides (in [0, 1]).
+    """
+
+    def __init__(self, reach=8, patch=31, tolerance=0.04, min_support=0.1, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        if int(reach) != reach or reach < 1:
+            raise ValueError(f"reach must be an integer >= 1, got {reach!r}")
+        if int(patch) != patch or patch < 1 or patch % 2 == 0:
+            raise ValueError(f"patch must be an odd integer >= 1, got {patch!r}")
+        if not tolerance > 0:
+            raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
+        if not 0 <= min_support <= 1:
+            raise ValueError(f"min_support must be in [0, 1], got {min_support!r}")
+        self.reach = int(reach)
+        self.patch = int(patch)
+        self.tolerance = float(tolerance)
+        self.min_support = float(min_support)
+
+    def _agrees(self, frames, known, source, source_known):
+        """float [B, T, H, W, 1]: 1 where frame t and its source agree around the pixel."""
+        both = known * source_known
+        diff = tf.reduce_mean(tf.abs(frames - source), axis=-1, keepdims=True) * both
+        if self.tolerance == float("inf"):
+            return tf.ones_like(both)
+        shape = tf.shape(both)
+
+        def cells(x):  # [B, T, H, W, 1] -> per-cell means [B * T, H / CELL, W / CELL, 1]
+            x = tf.reshape(x, tf.concat([[-1], shape[2:]], 0))
+            return tf.nn.avg_pool2d(x, CELL, CELL, "SAME")
+
+        # Cells within patch // 2 pixels of the pixel's cell, rounded up: a box at least as
+        # large as the patch.
+        size = 2 * (-(-(self.patch // 2) // CELL)) + 1
+        support = _box_mean(cells(both), size)
+        local = _box_mean(cells(diff), size) / tf.maximum(support, 1e-12)
+        whole = tf.reduce_sum(diff, axis=[2, 3], keepdims=True) / tf.maximum(
+            tf.reduce_sum(both, axis=[2, 3], keepdims=True), 1.0)
+        whole = tf.reshape(whole, [-1, 1, 1, 1])
+        use_local = support >= max(self.min_support, 1e-6)
+        agree = tf.cast(tf.where(use_local, local, whole) < self.tolerance, tf.float32)
+        return tf.reshape(_to_pixels(agree, shape[2], shape[3]), shape)
+
+    def call(self, inputs):
+        frames, masks = inputs
+        frames = tf.cast(frames, tf.float32)
+        known = tf.cast(tf.cast(masks, tf.float32) <= 0.5, tf.float32)
+        out = frames * known
+        remaining = 1.0 - known
+        for distance in range(1, self.reach + 1):
+            for offset in (distance, -distance):  # the earlier frame first
+                source = _shift_time(frames, offset)
+                source_known = _shift_time(known, offset)
+                take = remaining * source_known * self._agrees(frames, known, source,
+                                                               source_known)
+                out += take * source
+                remaining -= take
+        return [out, remaining]
+
+    def compute_output_shape(self, input_shape):
+        return [tuple(input_shape[0]), tuple(input_shape[1])]
+
+    def get_config(self):
+        return {**super().get_config(), "reach": self.reach, "patch": self.patch,
+                "tolerance": self.tolerance, "min_support": self.min_support}
