@@ -160,7 +160,8 @@ class ModelDirTest(TestCase):
         train.write_settings(model_dir, fv)
         with open(os.path.join(model_dir, "settings.json")) as f:
             self.assertEqual(json.load(f)["variant"], "lgtsm")
-        self.assertEqual(os.listdir(model_dir), ["settings.json"])  # no temporary left
+        # no temporary left
+        self.assertEqual(sorted(os.listdir(model_dir)), ["config.json", "settings.json"])
         train.check_resume_settings(model_dir, fv)
         with self.assertRaisesRegex(app.UsageError, "--variant was 'lgtsm', now 'gtsm'"):
             train.check_resume_settings(model_dir, parsed_flags(model_dir, "--variant=gtsm"))

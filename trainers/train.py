@@ -4,9 +4,8 @@
 
 from lgtsm_tf.cli import train as _command
 from lgtsm_tf.cli.train import (  # noqa: F401
-    ARCHITECTURE_FLAGS, LOSS_WEIGHT_FLAGS, PROG, SIZE_MULTIPLE, VGG_MIN_SIZE, StartGuard,
-    adversarial_weight, build_models, check_resume_settings, define_flags, export_generator,
-    loss_weights, main, make_datasets, mask_area_range, mask_scale, parse_flags, run, train,
+    ARCHITECTURE_FLAGS, PROG, SIZE_MULTIPLE, VGG_MIN_SIZE, StartGuard, check_resume_settings,
+    config_from_flags, define_flags, export_generator, main, parse_flags, run, train,
     validate_flags, write_settings)
 
 # absl prints the running script's docstring as its usage text: the command's, as before.
