@@ -405,14 +405,15 @@ class InpaintTest(TestCase):
         self.assertGreater(border_naive.max(), inside_naive.max())
         self.assertGreater(border_naive.max(), 1.5 * border.max())
 
-    def test_streaming_holds_a_bounded_number_of_frames(self):
+    @parameterized.parameters(False, True)
+    def test_streaming_holds_a_bounded_number_of_frames(self, propagate):
         window, overlap, batch = 6, 2, 2
         in_flight = {}
         for n in (24, 60):
             frames = CountingFrames(textured_clip(n, 16, 16))
             masks = box_masks(n, 16, 16)
             inpainter = VideoInpainter(self.per_frame, window=window, overlap=overlap,
-                                       batch_windows=batch)
+                                       batch_windows=batch, propagate=propagate)
             most, count = 0, 0
             for out in inpainter.inpaint(frames, list(masks)):
                 count += 1
@@ -420,7 +421,10 @@ class InpaintTest(TestCase):
             self.assertEqual(count, n)
             in_flight[n] = most
         self.assertEqual(in_flight[24], in_flight[60])
-        self.assertLessEqual(in_flight[60], batch * (window - overlap) + window + 1)
+        # Propagation reads `context` frames beyond the windows.
+        self.assertEqual(inpainter.context, 8 if propagate else 0)
+        self.assertLessEqual(in_flight[60],
+                             batch * (window - overlap) + window + 1 + inpainter.context)
 
     def test_empty_masks_return_the_input_without_running_the_model(self):
         frames = textured_clip(10, 20, 28)

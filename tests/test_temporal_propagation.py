@@ -12,6 +12,7 @@ import tensorflow as tf
 from absl.testing import parameterized
 
 from lgtsm_tf.evaluation.baselines import nearest_known_index
+from lgtsm_tf.inference.inpainter import PROPAGATION_CONTEXT
 from lgtsm_tf.layers import TemporalPropagation
 from tests.testing import TestCase
 
@@ -170,13 +171,34 @@ class PropagationInUseTest(TestCase):
 
         on = VideoInpainter(self.generator, window=6, overlap=0)
         off = VideoInpainter(self.generator, window=6, overlap=0, propagate=False)
-        self.assertEqual(on.propagation.reach, 5)
+        self.assertEqual(on.propagation.reach, 5 + PROPAGATION_CONTEXT)
+        self.assertEqual(on.context, PROPAGATION_CONTEXT)
         self.assertIsNone(off.propagation)
         with_copy = on.inpaint_array(self.frames, self.masks)
         without = off.inpaint_array(self.frames, self.masks)
         self.assertAllEqual(with_copy[self.seen], self.frames[self.seen])
         self.assertGreater(np.abs(without[self.seen].astype(int) - self.frames[self.seen]).mean(),
                            10)
+
+    def test_windows_copy_from_their_context_frames(self):
+        from lgtsm_tf.inference import VideoInpainter
+
+        # 12 still frames, windows of 3: the hole of frames 0-5 is known only in frame 6 and
+        # later, i.e. outside the first windows but within their context.
+        frames = np.rint(still_clip(12, 12, 16)[0] * 255).astype(np.uint8)
+        masks = np.zeros((12, 12, 16), np.uint8)
+        masks[:6, 4:8, 4:12] = 1
+        hole = masks.astype(bool)
+        out = VideoInpainter(self.generator, window=3, overlap=0).inpaint_array(frames, masks)
+        self.assertAllEqual(out[hole], frames[hole])
+        # A reach of 2 (context 2) reaches frame 6 only from frames 4 and 5.
+        short = VideoInpainter(self.generator, window=3, overlap=0,
+                               propagate=TemporalPropagation(reach=2))
+        self.assertEqual(short.context, 2)
+        out = short.inpaint_array(frames, masks)
+        exact = (out == frames).all(axis=-1) & hole
+        self.assertTrue(exact[4:6, 4:8, 4:12].all())
+        self.assertLess(exact[:3].mean() / hole[:3].mean(), 0.5)
 
     def test_saved_model_propagates_in_the_graph_and_says_so(self):
         from lgtsm_tf.export import savedmodel

@@ -30,6 +30,10 @@ from lgtsm_tf.inference.windows import (
 #: Frame rate written when the input (a frame folder or image) has none and none is given.
 FALLBACK_FRAME_RATE = 25
 
+#: Frames before and after each window that temporal propagation also copies from (they are
+#: read ahead and kept, so memory stays flat: at most window + 2 * this many frames).
+PROPAGATION_CONTEXT = 8
+
 
 # model -> its traced predict function, so inpainters sharing a model share one trace.
 _PREDICT_CACHE = weakref.WeakKeyDictionary()
@@ -58,13 +62,14 @@ class VideoInpainter:
         `self.precision` and `self.precision_reason` say what was chosen and why).
       resize_masks: nearest-resize masks whose size differs from the frames (else an error).
       progress: show a `keras.utils.Progbar` while inpainting.
-      propagate: before the model, copy each hole pixel from the nearest frame of its window
-        where it is known and the two frames agree around it
-        (`lgtsm_tf.layers.TemporalPropagation`, reach `window - 1`); the model fills only what
-        no frame shows. True by default (on the quality clips +5.5 dB mean hole PSNR for the
-        preset); skipped for a SavedModel that was exported with it. `self.propagation` is the
-        layer, or None. A `TemporalPropagation` layer instead of True sets its reach,
-        patch and tolerance.
+      propagate: before the model, copy each hole pixel from the nearest frame where it is
+        known and the two frames agree around it (`lgtsm_tf.layers.TemporalPropagation`),
+        searching the window and `PROPAGATION_CONTEXT` frames before and after it (reach
+        `window - 1 + PROPAGATION_CONTEXT`); the model fills only what no frame shows. True by
+        default; skipped for a SavedModel that was exported with it (its graph propagates
+        within each window). `self.propagation` is the layer, or None. A
+        `TemporalPropagation` layer instead of True sets its reach, patch and tolerance (and
+        the context, up to `PROPAGATION_CONTEXT`, to its reach).
     """
 
     def __init__(self, model, window: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP,
@@ -99,10 +104,15 @@ class VideoInpainter:
         if isinstance(propagate, TemporalPropagation):
             self.propagation = propagate
         elif propagate and not getattr(model, "propagates", False):
-            self.propagation = TemporalPropagation(reach=max(1, self.window - 1))
+            self.propagation = TemporalPropagation(reach=self.window - 1 + PROPAGATION_CONTEXT)
         else:
             self.propagation = None
-        self._predict = self._make_predict(self.model, self.propagation)
+        #: Frames of context read before and after each window for propagation.
+        self.context = 0 if self.propagation is None else min(PROPAGATION_CONTEXT,
+                                                               self.propagation.reach)
+        self._propagate = None if self.propagation is None else \
+            self._make_propagate(self.propagation)
+        self._predict = self._make_predict(self.model)
         self.model_calls = 0  # number of batches run (for tests and logging)
 
     @staticmethod
@@ -117,15 +127,27 @@ class VideoInpainter:
         return model
 
     @staticmethod
-    def _make_predict(model, propagation=None):
-        """One traced function per model and propagation setting (cached), with fully dynamic
-        [B, T, H, W]."""
+    def _make_propagate(propagation):
+        """propagate(frames [1, T, H, W, 3], masks [1, T, H, W, 1], start, stop) -> the window
+        [start, stop) propagated from the whole clip (one trace for every shape)."""
         import tensorflow as tf
 
-        key = None if propagation is None else tuple(sorted(
-            (k, v) for k, v in propagation.get_config().items() if k not in ("name", "dtype")))
+        specs = [tf.TensorSpec([None, None, None, None, 3], tf.float32),
+                 tf.TensorSpec([None, None, None, None, 1], tf.float32),
+                 tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)]
+
+        @tf.function(input_signature=specs)
+        def propagate(frames, masks, start, stop):
+            return propagation([frames, masks], start=start, stop=stop)
+        return propagate
+
+    @staticmethod
+    def _make_predict(model):
+        """One traced function per model (cached), with fully dynamic [B, T, H, W]."""
+        import tensorflow as tf
+
         try:
-            return _PREDICT_CACHE[model][key]
+            return _PREDICT_CACHE[model]
         except (KeyError, TypeError):
             pass
         try:
@@ -137,13 +159,11 @@ class VideoInpainter:
 
         @tf.function(input_signature=specs)
         def predict(frames, masks):
-            if propagation is not None:
-                frames, masks = propagation([frames, masks])
             out = model_ref()({"frames": frames, "masks": masks}, training=False)
             return tf.cast(out, tf.float32)
 
         try:
-            _PREDICT_CACHE.setdefault(model, {})[key] = predict
+            _PREDICT_CACHE[model] = predict
         except TypeError:
             pass
         return predict
@@ -196,6 +216,22 @@ class VideoInpainter:
                 mask = mask.astype(np.float32)
             record.model_input = (pad_to_multiple(frame), pad_to_multiple(mask))
         return record.model_input
+
+    def _window_input(self, source: _Source, window, working):
+        """(frames [T, H', W', 3], masks [T, H', W', 1]) the model gets for `window`: its
+        padded frames, propagated from the window and `self.context` frames around it."""
+        lo, hi = window.start, window.stop
+        if self._propagate is not None:
+            lo = max(0, lo - self.context)
+            hi = source.count(hi + self.context)  # reads the context after the window
+        inputs = [self._model_input(source.records[f], working) for f in range(lo, hi)]
+        frames = np.stack([x for x, _ in inputs])
+        masks = np.stack([m for _, m in inputs])
+        if self._propagate is None:
+            return frames, masks
+        frames, masks = self._propagate(frames[None], masks[None],
+                                        np.int32(window.start - lo), np.int32(window.stop - lo))
+        return frames.numpy()[0], masks.numpy()[0]
 
     def _finish(self, record: _Frame, entry, working) -> np.ndarray:
         """The output uint8 [H, W, 3]: model output in the hole, the input elsewhere."""
@@ -254,14 +290,14 @@ class VideoInpainter:
             batch = list(itertools.islice(planner, self.batch_windows))
             if not batch:
                 break
-            for f in [f for f in source.records if f < min(done, batch[0].start)]:
-                del source.records[f]  # yielded, and no longer a model input
+            for f in [f for f in source.records
+                      if f < min(done, batch[0].start) - self.context]:
+                del source.records[f]  # yielded, and no longer a model input or context
             todo = [w for w in batch if source.any_hole(w)]
             if todo:
-                inputs = [[self._model_input(source.records[f], working)
-                           for f in range(w.start, w.stop)] for w in todo]
-                frames = np.stack([np.stack([x for x, _ in win]) for win in inputs])
-                masks = np.stack([np.stack([m for _, m in win]) for win in inputs])
+                windows = [self._window_input(source, w, working) for w in todo]
+                frames = np.stack([x for x, _ in windows])
+                masks = np.stack([m for _, m in windows])
                 outputs = self._predict(frames, masks).numpy()[:, :, :height, :width]
                 self.model_calls += 1
                 for w, out in zip(todo, outputs):

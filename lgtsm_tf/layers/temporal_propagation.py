@@ -21,14 +21,10 @@ import keras
 import tensorflow as tf
 
 
-def _shift_time(x, offset):
-    """x [B, T, ...] moved along T: out[:, t] = x[:, t - offset], zeros where t - offset is
-    outside [0, T) (offset > 0: from earlier frames; < 0: from later ones). T may be dynamic."""
-    length = tf.shape(x)[1]
-    pad = tf.zeros(tf.concat([tf.shape(x)[:1], [abs(offset)], tf.shape(x)[2:]], 0), x.dtype)
-    if offset > 0:
-        return tf.concat([pad, x], axis=1)[:, :length]
-    return tf.concat([x, pad], axis=1)[:, -length:]
+def _pad_time(x, frames):
+    """x [B, T, ...] with `frames` zero frames added before and after along T."""
+    pad = tf.zeros(tf.concat([tf.shape(x)[:1], [frames], tf.shape(x)[2:]], 0), x.dtype)
+    return tf.concat([pad, x, pad], axis=1)
 
 
 #: The agreement check works on cells of CELL x CELL pixels (4: 16x less work than per pixel).
@@ -108,24 +104,36 @@ class TemporalPropagation(keras.layers.Layer):
         agree = tf.cast(tf.where(use_local, local, whole) < self.tolerance, tf.float32)
         return tf.reshape(_to_pixels(agree, shape[2], shape[3]), shape)
 
-    def call(self, inputs):
+    def call(self, inputs, start=None, stop=None):
+        """`start`, `stop` (ints or int32 scalars, default 0 and T): fill only frames
+        [start, stop) of the clip, from all of its frames; the outputs then have stop - start
+        frames. The inpainter gives each window frames of context on both sides this way."""
         frames, masks = inputs
         frames = tf.cast(frames, tf.float32)
         known = tf.cast(tf.cast(masks, tf.float32) <= 0.5, tf.float32)
-        out = frames * known
-        remaining = 1.0 - known
+        start = 0 if start is None else start
+        stop = tf.shape(frames)[1] if stop is None else stop
+        target, target_known = frames[:, start:stop], known[:, start:stop]
+        # Source frame t - offset of target frame t is padded frame t - offset + reach.
+        padded, padded_known = _pad_time(frames, self.reach), _pad_time(known, self.reach)
+        out = target * target_known
+        remaining = 1.0 - target_known
         for distance in range(1, self.reach + 1):
             for offset in (distance, -distance):  # the earlier frame first
-                source = _shift_time(frames, offset)
-                source_known = _shift_time(known, offset)
-                take = remaining * source_known * self._agrees(frames, known, source,
+                first = start - offset + self.reach
+                last = stop - offset + self.reach
+                source, source_known = padded[:, first:last], padded_known[:, first:last]
+                take = remaining * source_known * self._agrees(target, target_known, source,
                                                                source_known)
                 out += take * source
                 remaining -= take
         return [out, remaining]
 
-    def compute_output_shape(self, input_shape):
-        return [tuple(input_shape[0]), tuple(input_shape[1])]
+    def compute_output_shape(self, input_shape, start=None, stop=None):
+        shapes = [tuple(shape) for shape in input_shape]
+        if start is not None or stop is not None:  # T is stop - start
+            shapes = [(shape[0], None, *shape[2:]) for shape in shapes]
+        return shapes
 
     def get_config(self):
         return {**super().get_config(), "reach": self.reach, "patch": self.patch,
