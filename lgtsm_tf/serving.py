@@ -189,7 +189,9 @@ class _Client:
         frames: uint8 [T, H, W, 3] (any T, H, W); masks: [T, H, W] / [T, H, W, 1] (nonzero =
         hole) or one [H, W] mask for every frame. Returns uint8 [T, H, W, 3] with the known
         pixels copied from the input. Windows, cross-fades, padding and dilation are those of
-        `lgtsm_tf.inference.VideoInpainter`; windows without holes are not sent.
+        `lgtsm_tf.inference.VideoInpainter`; windows without holes are not sent. Temporal
+        propagation is the server's: a model exported with it (the default of
+        `lgtsm-export-savedmodel`) propagates within each window it is sent.
         """
         from lgtsm_tf.inference import VideoInpainter
 
@@ -197,7 +199,7 @@ class _Client:
         if masks.ndim == 4 and masks.shape[-1] == 1:
             masks = masks[..., 0]
         inpainter = VideoInpainter(RemoteGenerator(self), window=window, overlap=overlap,
-                                   batch_windows=batch_windows, dilate=dilate)
+                                   batch_windows=batch_windows, dilate=dilate, propagate=False)
         return inpainter.inpaint_array(np.asarray(frames), masks)
 
 
