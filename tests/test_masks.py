@@ -1,6 +1,8 @@
 """Tests for lgtsm_tf.masks and the lgtsm_tf.make_masks CLI (tiny sizes, runs in seconds)."""
 
+import contextlib
 import dataclasses
+import io
 import os
 import tempfile
 
@@ -266,7 +268,12 @@ class MakeMasksCliTest(parameterized.TestCase):
                 "--preset=object_like_small", "--seed=3", *extra]
         flags.FLAGS.unparse_flags()
         rest = flags.FLAGS(argv)
-        make_masks.main(rest)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = make_masks.main(rest)
+        if code:  # the CLI's one error line, as the exception the tests expect
+            self.assertRegex(err.getvalue(), "^lgtsm-make-masks: error: ")
+            raise app.UsageError(err.getvalue())
 
     def _read_videos(self, root):
         videos = {}

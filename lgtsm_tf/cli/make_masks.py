@@ -16,8 +16,10 @@ Example:
 from absl import app, flags
 
 from lgtsm_tf import masks as masks_lib
-from lgtsm_tf.cli import define_program_flags
+from lgtsm_tf.cli import define_program_flags, run_command
 from lgtsm_tf.mask_sets import BOX_PRESET, write_mask_set
+
+PROG = "lgtsm-make-masks"
 
 
 def define_flags(flag_values=flags.FLAGS):
@@ -54,12 +56,9 @@ def define_flags(flag_values=flags.FLAGS):
                       flag_values=fv)
 
 
-def main(argv, flag_values=flags.FLAGS):
-    """Writes the mask set; invalid flags and refused outputs raise app.UsageError (absl prints
-    the message with the short help and exits with status 1)."""
-    fv = flag_values
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+def make_masks_from_flags(fv) -> dict:
+    """Writes the mask set of parsed flags `fv`; app.UsageError for invalid flags, ValueError /
+    FileExistsError for a refused output. Returns `write_mask_set`'s summary."""
     if not fv.output_dir:
         raise app.UsageError("--output_dir is required")
     if fv.min_strokes > fv.max_strokes:
@@ -68,17 +67,22 @@ def main(argv, flag_values=flags.FLAGS):
     if fv.area_min is not None or fv.area_max is not None:
         area_range = (0.0 if fv.area_min is None else fv.area_min,
                       1.0 if fv.area_max is None else fv.area_max)
-    try:
-        summary = write_mask_set(
-            fv.output_dir, fv.num_videos, fv.num_frames, fv.height, fv.width,
-            presets=fv.preset, seed=fv.seed, area_range=area_range,
-            num_strokes=(fv.min_strokes, fv.max_strokes), max_tries=fv.max_tries,
-            cluster_by_area=fv.cluster_by_area, overwrite=fv.overwrite)
-    except (FileExistsError, ValueError) as e:
-        raise app.UsageError(str(e)) from e
+    summary = write_mask_set(
+        fv.output_dir, fv.num_videos, fv.num_frames, fv.height, fv.width,
+        presets=fv.preset, seed=fv.seed, area_range=area_range,
+        num_strokes=(fv.min_strokes, fv.max_strokes), max_tries=fv.max_tries,
+        cluster_by_area=fv.cluster_by_area, overwrite=fv.overwrite)
     print(f"Wrote {summary['num_videos']} mask videos ({fv.num_frames} frames, "
           f"{fv.height}x{fv.width}) to {fv.output_dir}; mean hole ratio "
           f"{summary['mean_hole_ratio']:.3f}")
+    return summary
+
+
+def main(argv, flag_values=flags.FLAGS):
+    """Writes the mask set; invalid flags and refused outputs print one
+    `lgtsm-make-masks: error: <message>` line and return exit status 1 (`run_command`)."""
+    return run_command(PROG, argv, make_masks_from_flags, flag_values,
+                       errors=(app.UsageError,))
 
 
 def run():
