@@ -389,6 +389,15 @@ CONFIG_FILE = "config.json"
 SETTINGS_FILE = "settings.json"
 
 
+def check_model_dir(model_dir) -> None:
+    """ValueError unless `model_dir` is given and is a directory or does not exist yet."""
+    if not model_dir:
+        raise ValueError("--model_dir is required (checkpoints, logs and the exported "
+                         "generator go there)")
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+        raise ValueError(f"--model_dir={model_dir}: exists and is not a directory")
+
+
 def saved_settings(model_dir: str) -> Optional[dict]:
     """The architecture settings of the run in `model_dir` (config.json, else the older
     settings.json), None if it has none; ValueError if the file cannot be read."""

@@ -16,7 +16,6 @@ never exported) end with one `train.py: error: <message>` line and exit status 1
 shows the full trace instead). A run that fails to start leaves model_dir as it was.
 """
 
-import os
 import sys
 
 from absl import app, flags
@@ -151,12 +150,10 @@ def validate_flags(fv):
 
     Only reads the flags and checks that the given paths exist: runs before any work.
     """
-    if not fv.model_dir:
-        raise app.UsageError("--model_dir is required (checkpoints, logs and the exported "
-                             "generator go there)")
-    if os.path.exists(fv.model_dir) and not os.path.isdir(fv.model_dir):
-        raise app.UsageError(f"--model_dir={fv.model_dir}: exists and is not a directory")
+    from lgtsm_tf import configs
+
     try:
+        configs.check_model_dir(fv.model_dir)
         config_from_flags(fv).validate()
     except ValueError as e:
         raise app.UsageError(str(e)) from None
@@ -180,9 +177,8 @@ def write_settings(model_dir, fv):
 
 
 def train(fv):
-    """The whole run: flags -> config (checked before any work) -> `lgtsm_tf.training.run`."""
-    validate_flags(fv)
-    check_resume_settings(fv.model_dir, fv)
+    """The whole run: flags -> config -> `lgtsm_tf.training.run`, which checks the config,
+    model_dir and a resumed run's architecture before any work (ValueError)."""
     from lgtsm_tf.training.runner import run as run_training
 
     return run_training(config_from_flags(fv), fv.model_dir)

@@ -148,11 +148,7 @@ def run(config: "configs.ExperimentConfig", model_dir: str):
     """Trains `config` in `model_dir` (resuming the run there); returns the exported
     generator's path on the chief, else None. ValueError for an invalid config, a run in
     model_dir with another architecture, unreadable data or a diverged model."""
-    if not model_dir:
-        raise ValueError("--model_dir is required (checkpoints, logs and the exported "
-                         "generator go there)")
-    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
-        raise ValueError(f"--model_dir={model_dir}: exists and is not a directory")
+    configs.check_model_dir(model_dir)
     config.validate()
     check_resume(model_dir, config)  # before any work; again below for the chief
     from lgtsm_tf.training.strategy import is_chief, make_strategy
