@@ -141,13 +141,12 @@ def model_method(path, precision, window=None, overlap=None, tolerance=None):
     training dir), in windows of `window` frames (default: a preset's own, else 16), after
     temporal propagation with `tolerance` (None: none; "default": the layer's default)."""
     from lgtsm_tf.inference import VideoInpainter, windowing
-    from lgtsm_tf.layers import TemporalPropagation
+    from lgtsm_tf.inference.inpainter import default_propagation
 
-    propagate = False
-    if tolerance is not None:
-        reach = max(1, windowing(path, window, overlap)[0] - 1)
-        propagate = TemporalPropagation(reach=reach) if tolerance == "default" else \
-            TemporalPropagation(reach=reach, tolerance=float(tolerance))
+    propagate = tolerance == "default"  # as lgtsm-inpaint runs it
+    if tolerance not in (None, "default"):  # the same, at another tolerance
+        propagate = default_propagation(windowing(path, window, overlap)[0],
+                                        tolerance=float(tolerance))
     inpainter = VideoInpainter.from_path(path, precision=precision, window=window,
                                          overlap=overlap, propagate=propagate)
     prop = inpainter.propagation

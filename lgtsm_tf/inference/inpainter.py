@@ -35,6 +35,15 @@ FALLBACK_FRAME_RATE = 25
 PROPAGATION_CONTEXT = 8
 
 
+def default_propagation(window: int, **settings):
+    """The `TemporalPropagation` layer `VideoInpainter(propagate=True)` runs for windows of
+    `window` frames: reach `window - 1 + PROPAGATION_CONTEXT` (the window and its context);
+    `settings` (patch, tolerance, min_support) override the layer's defaults."""
+    from lgtsm_tf.layers import TemporalPropagation
+
+    return TemporalPropagation(reach=window - 1 + PROPAGATION_CONTEXT, **settings)
+
+
 # model -> its traced predict function, so inpainters sharing a model share one trace.
 _PREDICT_CACHE = weakref.WeakKeyDictionary()
 
@@ -104,7 +113,7 @@ class VideoInpainter:
         if isinstance(propagate, TemporalPropagation):
             self.propagation = propagate
         elif propagate and not getattr(model, "propagates", False):
-            self.propagation = TemporalPropagation(reach=self.window - 1 + PROPAGATION_CONTEXT)
+            self.propagation = default_propagation(self.window)
         else:
             self.propagation = None
         #: Frames of context read before and after each window for propagation.

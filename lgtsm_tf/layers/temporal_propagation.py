@@ -83,9 +83,9 @@ class TemporalPropagation(keras.layers.Layer):
     def _agrees(self, frames, known, source, source_known):
         """float [B, T, H, W, 1]: 1 where frame t and its source agree around the pixel."""
         both = known * source_known
-        diff = tf.reduce_mean(tf.abs(frames - source), axis=-1, keepdims=True) * both
-        if self.tolerance == float("inf"):
+        if self.tolerance == float("inf"):  # no check
             return tf.ones_like(both)
+        diff = tf.reduce_mean(tf.abs(frames - source), axis=-1, keepdims=True) * both
         shape = tf.shape(both)
 
         def cells(x):  # [B, T, H, W, 1] -> per-cell means [B * T, H / CELL, W / CELL, 1]
