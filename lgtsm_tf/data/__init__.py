@@ -3,6 +3,8 @@
 Modules (one job each):
   sources   discover and validate videos, frame folders, YouTube-VOS/DAVIS layouts and masks
             (:class:`VideoSource`, :func:`discover_sources`, :func:`probe_video`).
+  clip_spec what a clip is: size, masks, stride, augmentation (:class:`ClipSpec`, taken by
+            every clip reader below).
   augment   per-clip geometry shared by the pipelines (resized crop, flip).
   pipeline  clip sampling and the tf.data pipelines (:func:`build_dataset`,
             :func:`build_eval_dataset`).
@@ -16,6 +18,7 @@ Every pipeline yields ``{"frames": float32 [B, T, H, W, 3] in [0, 1],
 "masks": float32 [B, T, H, W, 1] in {0, 1}, 1 = hole}``.
 """
 
+from lgtsm_tf.data.clip_spec import ClipSpec
 from lgtsm_tf.data.datasets import make_training_datasets
 from lgtsm_tf.data.embedded import embedded_clips, embedded_sources
 from lgtsm_tf.data.pipeline import ClipSampler, build_dataset, build_eval_dataset
@@ -33,6 +36,7 @@ from lgtsm_tf.data.tfrecord import read_tfrecords, write_tfrecords
 
 __all__ = [
     "ClipSampler",
+    "ClipSpec",
     "MaskSource",
     "SourceError",
     "VideoSource",

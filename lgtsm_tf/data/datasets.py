@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import tensorflow as tf
 
 from lgtsm_tf import masks as masks_lib
+from lgtsm_tf.data import clip_spec as clip_spec_lib
 from lgtsm_tf.data import embedded as embedded_lib
 from lgtsm_tf.data import pipeline as pipeline_lib
 from lgtsm_tf.data import sources as sources_lib
@@ -137,33 +138,32 @@ def make_training_datasets(
                          f"{replicas} replicas in sync")
     mode, mask_root = _mask_mode(masks)
     data, val_data = list(data), list(val_data or [])
-    common = {}
+    generated = {}
     if mode == "generated":
         factor = (masks_lib.frame_size_factor(height, width) if mask_scale == "auto"
                   else float(mask_scale))
-        common = dict(mask_presets=[masks_lib.get_preset(p).scaled(factor)
-                                    for p in mask_presets],
-                      mask_area_range=tuple(mask_area_range))
+        generated = dict(mask_presets=[masks_lib.get_preset(p).scaled(factor)
+                                       for p in mask_presets],
+                         mask_area_range=tuple(mask_area_range))
+    spec = clip_spec_lib.ClipSpec(clip_length, height, width, masks=mode, max_stride=max_stride,
+                                  **generated)
 
     if len(data) == 1 and os.path.isdir(data[0]) and _is_tfrecord_dir(data[0]):
-        train = tfrecord_lib.read_tfrecords(
-            data[0], clip_length, height, width, batch_size, masks=mode, max_stride=max_stride,
-            seed=seed, **common)
+        train = tfrecord_lib.read_tfrecords(data[0], spec, batch_size, seed=seed)
     else:
         train_sources = resolve_sources(data, "train", clip_length=clip_length, height=height,
                                         width=width, max_stride=max_stride, mask_root=mask_root,
                                         invert_masks=invert_masks, seed=seed)
-        train = pipeline_lib.build_dataset(
-            train_sources, clip_length, height, width, batch_size, masks=mode,
-            max_stride=max_stride, seed=seed, skip_short_videos=skip_short_videos, **common)
+        train = pipeline_lib.build_dataset(train_sources, spec, batch_size, seed=seed,
+                                           skip_short_videos=skip_short_videos)
 
     if not val_data:
         return train, None
     wanted = eval_steps * batch_size
     if len(val_data) == 1 and os.path.isdir(val_data[0]) and _is_tfrecord_dir(val_data[0]):
         val = tfrecord_lib.read_tfrecords(
-            val_data[0], clip_length, height, width, batch_size, masks=mode, augment=False,
-            shuffle=False, repeat=False, seed=seed, **common).take(eval_steps)
+            val_data[0], spec.replace(augment=False), batch_size, shuffle=False, repeat=False,
+            seed=seed).take(eval_steps)
         return train, val
     n_embedded = sum(1 for e in val_data if e == EMBEDDED)
     photos = len(embedded_lib.photo_names("validation"))
@@ -173,6 +173,6 @@ def make_training_datasets(
         videos_per_photo=max(1, math.ceil(wanted / max(1, photos * max(1, n_embedded)))))
     clips_per_video = max(1, math.ceil(wanted / len(val_sources)))
     val = pipeline_lib.build_eval_dataset(
-        val_sources, clip_length, height, width, batch_size, masks=mode, seed=seed,
-        clips_per_video=clips_per_video, skip_short_videos=True, **common).take(eval_steps)
+        val_sources, spec, batch_size, seed=seed, clips_per_video=clips_per_video,
+        skip_short_videos=True).take(eval_steps)
     return train, val

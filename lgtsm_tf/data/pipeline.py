@@ -54,10 +54,14 @@ from PIL import Image
 from lgtsm_tf import contract
 from lgtsm_tf import masks as masks_lib
 from lgtsm_tf.data import augment as augment_lib
+from lgtsm_tf.data import clip_spec as clip_spec_lib
 from lgtsm_tf.data import sources as sources_lib
+from lgtsm_tf.data.clip_spec import DEFAULT_ZOOM_RANGE, MASK_MODES, ClipSpec, positive_int
 
 __all__ = [
     "MASK_MODES",
+    "DEFAULT_ZOOM_RANGE",
+    "ClipSpec",
     "ClipPlan",
     "ClipSampler",
     "build_dataset",
@@ -65,16 +69,6 @@ __all__ = [
     "resolve_shard",
     "to_model_inputs",
 ]
-
-MASK_MODES = ("generated", "disk", "pool")
-DEFAULT_ZOOM_RANGE = (1.0, 1.25)
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
 
 def resolve_seed(seed: Optional[int]) -> int:
     """``seed`` as a non-negative int; ``None`` draws one from OS entropy."""
@@ -122,65 +116,34 @@ class ClipSampler:
     """Element index -> one clip, as uint8 numpy arrays (the numpy core of the pipelines).
 
     ``sampler(g)`` returns ``(frames uint8 [T, H, W, 3], masks uint8 [T, H, W] in {0, 1})``;
-    the result depends only on ``(seed, g)``. See the module docstring for the sampling rules
-    and :func:`build_dataset` for the arguments. ``mode`` is ``"train"`` (random clips, epochs of
-    ``len(sources)`` elements in a seeded order when ``shuffle``) or ``"eval"``
-    (``clips_per_video`` fixed clips per video in order).
+    the result depends only on ``(seed, g)``. See the module docstring for the sampling rules and
+    :class:`~lgtsm_tf.data.clip_spec.ClipSpec` for the clip (``ClipSampler(sources, spec)``, or
+    the older ``ClipSampler(sources, T, H, W, masks=..., ...)``). ``mode`` is ``"train"`` (random
+    clips, epochs of ``len(sources)`` elements in a seeded order when ``shuffle``) or ``"eval"``
+    (``clips_per_video`` fixed clips per video in order, stride 1, no augmentation).
     """
 
     def __init__(
         self,
         sources: Sequence[sources_lib.VideoSource],
-        clip_length: int,
-        height: int,
-        width: int,
-        *,
-        masks: str = "generated",
-        mask_presets=tuple(masks_lib.PRESETS),
-        mask_area_range: Tuple[float, float] = (0.0, 1.0),
-        mask_pool=None,
-        max_stride: int = 1,
-        augment: bool = True,
-        zoom_range: Tuple[float, float] = DEFAULT_ZOOM_RANGE,
-        flip_prob: float = 0.5,
+        spec: Union[ClipSpec, int],
+        *size,
         seed: int = 0,
         shuffle: bool = True,
         mode: str = "train",
         clips_per_video: int = 1,
         skip_short_videos: bool = False,
+        **clip_options,
     ):
-        self.clip_length = _positive_int("clip_length", clip_length)
-        self.height = _positive_int("height", height)
-        self.width = _positive_int("width", width)
-        self.max_stride = _positive_int("max_stride", max_stride)
-        self.clips_per_video = _positive_int("clips_per_video", clips_per_video)
+        spec, _ = clip_spec_lib.resolve(spec, size, clip_options)
+        self.clips_per_video = positive_int("clips_per_video", clips_per_video)
         if mode not in ("train", "eval"):
             raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
-        if masks not in MASK_MODES:
-            raise ValueError(f"masks must be one of {MASK_MODES}, got {masks!r}")
-        self.mode, self.masks, self.augment, self.shuffle = mode, masks, bool(augment), bool(shuffle)
+        if mode == "eval":
+            spec = spec.replace(augment=False, max_stride=1)
+        self.spec, self.mode, self.shuffle = spec, mode, bool(shuffle)
         self.seed = resolve_seed(seed)
-        self.zoom_range = tuple(float(v) for v in zoom_range)
-        self.flip_prob = float(flip_prob)
-        augment_lib.random_transform(8, 8, np.random.default_rng(0), self.zoom_range,
-                                     self.flip_prob)  # validates both
         self.sources = self._check_sources(sources, skip_short_videos)
-        if masks == "generated":
-            if isinstance(mask_presets, (str, masks_lib.MaskPreset)):
-                mask_presets = [mask_presets]
-            self.mask_presets = [masks_lib.get_preset(p) for p in mask_presets]
-            if not self.mask_presets:
-                raise ValueError("mask_presets must not be empty")
-            self.mask_area_range = masks_lib._check_area_range(mask_area_range)  # pylint: disable=protected-access
-        if masks == "pool":
-            if mask_pool is None:
-                raise ValueError("masks='pool' needs mask_pool (mask folders/videos or MaskSources)")
-            if isinstance(mask_pool, (str, os.PathLike)) or (
-                    mask_pool and not isinstance(mask_pool[0], sources_lib.MaskSource)):
-                mask_pool = sources_lib.discover_mask_sources(mask_pool)
-            self.mask_pool = list(mask_pool)
-            if not self.mask_pool:
-                raise ValueError("mask_pool is empty")
 
     def _check_sources(self, sources, skip_short):
         sources = list(sources)
@@ -190,22 +153,23 @@ class ClipSampler:
             if not isinstance(s, sources_lib.VideoSource):
                 raise TypeError(f"sources must be VideoSource records (see discover_sources), "
                                 f"got {type(s).__name__}")
-        if self.masks == "disk":
+        if self.spec.masks == "disk":
             missing = [s.path for s in sources if not s.has_masks]
             if missing:
                 raise sources_lib.SourceError(
                     [f"{p}: masks='disk' but this video has no masks" for p in missing])
-        short = [s for s in sources if s.num_frames < self.clip_length]
+        short = [s for s in sources if s.num_frames < self.spec.clip_length]
         if short and skip_short:
             logging.warning("Skipping %d video(s) shorter than clip_length=%d (e.g. %s)",
-                            len(short), self.clip_length, short[0].path)
-            sources = [s for s in sources if s.num_frames >= self.clip_length]
+                            len(short), self.spec.clip_length, short[0].path)
+            sources = [s for s in sources if s.num_frames >= self.spec.clip_length]
             if not sources:
-                raise ValueError(f"every video is shorter than clip_length={self.clip_length}")
+                raise ValueError(f"every video is shorter than clip_length="
+                                 f"{self.spec.clip_length}")
         elif short:
             raise sources_lib.SourceError([
                 f"{s.path}: has {s.num_frames} frame(s), fewer than clip_length="
-                f"{self.clip_length} (leave such videos out with skip_short_videos=True, or "
+                f"{self.spec.clip_length} (leave such videos out with skip_short_videos=True, or "
                 f"--skip_short_videos in trainers/train.py)"
                 for s in short])
         return sources
@@ -225,15 +189,11 @@ class ClipSampler:
         if index < 0:
             raise ValueError(f"element index must be >= 0, got {index}")
         rng = np.random.default_rng([self.seed, index, 0])
-        length = self.clip_length
+        length = self.spec.clip_length
         if self.mode == "train":
             epoch, pos = divmod(index, len(self.sources))
             src = int(self._epoch_order(epoch)[pos]) if self.shuffle else pos
-            n = self.sources[src].num_frames
-            max_fit = (n - 1) // (length - 1) if length > 1 else self.max_stride
-            stride = int(rng.integers(1, min(self.max_stride, max_fit) + 1))
-            span = (length - 1) * stride + 1
-            start = int(rng.integers(0, n - span + 1))
+            start, stride = self.spec.random_window(self.sources[src].num_frames, rng)
         else:
             if index >= len(self):
                 raise IndexError(f"eval element {index} out of range [0, {len(self)})")
@@ -243,16 +203,17 @@ class ClipSampler:
             last = n - length
             start = 0 if self.clips_per_video == 1 else int(round(j * last / (self.clips_per_video - 1)))
         h, w = self.sources[src].size
-        if self.augment:
-            transform = augment_lib.random_transform(h, w, rng, self.zoom_range, self.flip_prob)
+        if self.spec.augment:
+            transform = augment_lib.random_transform(h, w, rng, self.spec.zoom_range,
+                                                     self.spec.flip_prob)
         else:
             transform = augment_lib.identity_transform(h, w)
         frames = tuple(range(start, start + (length - 1) * stride + 1, stride))
         return ClipPlan(index, src, frames, stride, transform)
 
     def _pool_masks(self, rng: np.random.Generator) -> np.ndarray:
-        pool = self.mask_pool[int(rng.integers(len(self.mask_pool)))]
-        length = self.clip_length
+        pool = self.spec.mask_pool[int(rng.integers(len(self.spec.mask_pool)))]
+        length = self.spec.clip_length
         if pool.num_frames is None:
             idx = [0] * length
         elif pool.num_frames >= length:
@@ -261,28 +222,27 @@ class ClipSampler:
         else:  # shorter mask video: repeat its last mask (as the reference does)
             idx = list(range(pool.num_frames)) + [pool.num_frames - 1] * (length - pool.num_frames)
         masks = pool.read(idx)
-        if masks.shape[1:] != (self.height, self.width):
-            size = (self.width, self.height)
+        if masks.shape[1:] != (self.spec.height, self.spec.width):
+            size = (self.spec.width, self.spec.height)
             masks = np.stack([np.asarray(Image.fromarray(m).resize(size, Image.Resampling.NEAREST))
                               for m in masks])
         return masks
 
     def __call__(self, index) -> Tuple[np.ndarray, np.ndarray]:
-        plan = self.plan(int(index))
+        spec, plan = self.spec, self.plan(int(index))
         source = self.sources[plan.source_index]
         frames = source.read_frames(plan.frame_indices)
-        disk = source.masks.read(plan.frame_indices) if self.masks == "disk" else None
-        frames, disk = augment_lib.apply_transform(frames, disk, plan.transform, self.height,
-                                                   self.width)
+        disk = source.masks.read(plan.frame_indices) if spec.masks == "disk" else None
+        frames, disk = augment_lib.apply_transform(frames, disk, plan.transform, spec.height,
+                                                   spec.width)
         mask_rng = np.random.default_rng([self.seed, plan.index, 1])
-        if self.masks == "disk":
+        if spec.masks == "disk":
             masks = disk
-        elif self.masks == "pool":
+        elif spec.masks == "pool":
             masks = self._pool_masks(mask_rng)
         else:
-            masks = masks_lib.sample_masks(
-                self.clip_length, self.height, self.width, mask_rng, self.mask_presets,
-                self.mask_area_range)
+            masks = masks_lib.sample_masks(*spec.shape, mask_rng, spec.mask_presets,
+                                           spec.mask_area_range)
         return frames, np.ascontiguousarray(masks, dtype=np.uint8)
 
 
@@ -293,7 +253,7 @@ def to_model_inputs(frames_uint8: tf.Tensor, masks_uint8: tf.Tensor) -> dict:
     return contract.model_inputs_tf(frames_uint8, masks_uint8)
 
 
-def _as_sources(sources, masks: str):
+def _as_sources(sources):
     if isinstance(sources, (str, os.PathLike)) or (
             isinstance(sources, (list, tuple)) and sources
             and isinstance(sources[0], (str, os.PathLike))):
@@ -303,7 +263,7 @@ def _as_sources(sources, masks: str):
 
 def _clip_dataset(sampler: ClipSampler, indices: tf.data.Dataset, batch_size: int,
                   num_parallel_calls, deterministic: bool, sharded: bool) -> tf.data.Dataset:
-    t, h, w = sampler.clip_length, sampler.height, sampler.width
+    t, h, w = sampler.spec.shape
 
     def load(index):
         frames, masks = tf.numpy_function(sampler, [index], [tf.uint8, tf.uint8], stateful=False,
@@ -323,44 +283,30 @@ def _clip_dataset(sampler: ClipSampler, indices: tf.data.Dataset, batch_size: in
 
 def build_dataset(
     sources,
-    clip_length: int,
-    height: int,
-    width: int,
-    batch_size: int,
-    *,
-    masks: str = "generated",
-    mask_presets=tuple(masks_lib.PRESETS),
-    mask_area_range: Tuple[float, float] = (0.0, 1.0),
-    mask_pool=None,
-    max_stride: int = 1,
-    augment: bool = True,
-    zoom_range: Tuple[float, float] = DEFAULT_ZOOM_RANGE,
-    flip_prob: float = 0.5,
+    spec: Union[ClipSpec, int],
+    *args,
+    batch_size: Optional[int] = None,
     seed: Optional[int] = None,
     shuffle: bool = True,
     repeat: bool = True,
     num_parallel_calls: int = tf.data.AUTOTUNE,
     shard: Union[None, Tuple[int, int], tf.distribute.InputContext] = None,
     skip_short_videos: bool = False,
+    **clip_options,
 ) -> tf.data.Dataset:
-    """Training input pipeline: random clips of ``clip_length`` frames at ``height x width``.
+    """Training input pipeline: random clips as described by ``spec``.
+
+    ``build_dataset(sources, spec, batch_size)``, or in the older form
+    ``build_dataset(sources, clip_length, height, width, batch_size, masks=..., ...)`` with the
+    :class:`~lgtsm_tf.data.clip_spec.ClipSpec` fields as keywords.
 
     Args:
       sources: ``list[VideoSource]`` (from :func:`~lgtsm_tf.data.sources.discover_sources`,
         :func:`~lgtsm_tf.data.embedded.embedded_sources`, ...) or path(s) to discover.
-      clip_length: frames per clip ``T``; videos shorter than that are an error (or skipped).
-      height, width: output frame size ``H x W``.
+      spec: the clips: ``T`` frames at ``H x W``, masks, stride and augmentation; videos shorter
+        than ``T`` are an error (or skipped).
       batch_size: clips per batch ``B`` (the global batch with an InputContext, see ``shard``);
         the last incomplete batch is dropped so shapes are static.
-      masks: ``"generated"`` (moving strokes, ``mask_presets`` / ``mask_area_range`` as in
-        :func:`lgtsm_tf.masks.sample_masks`), ``"disk"`` (each video's own masks, transformed
-        with the frames) or ``"pool"`` (random windows of mask videos from ``mask_pool``: paths
-        or ``MaskSource`` records).
-      max_stride: temporal stride drawn uniformly in ``[1, max_stride]`` per clip (limited to
-        what fits in the video).
-      augment: random resized crop (zoom in ``zoom_range``, the reference uses 1.2) and
-        horizontal flip with ``flip_prob``, one transform for all frames and disk masks of a
-        clip. Without it frames are resized to ``(H, W)``.
       seed: makes the sequence of clips and masks reproducible; ``None`` draws a seed.
       shuffle: visit videos in a seeded random order each epoch (else in the given order).
       repeat: endless stream of epochs; ``False`` gives one epoch (one clip per video).
@@ -368,64 +314,71 @@ def build_dataset(
       shard: ``(num_shards, index)`` or a ``tf.distribute.InputContext``; shards get disjoint
         elements (``g = index, index + num_shards, ...``) and tf.distribute auto-sharding is
         turned off.
-      skip_short_videos: leave out videos shorter than ``clip_length`` (logged) instead of
-        raising.
+      skip_short_videos: leave out videos shorter than ``T`` (logged) instead of raising.
+      **clip_options: ClipSpec fields replacing the spec's (or making it, in the older form).
 
     Returns:
       ``tf.data.Dataset`` of ``{"frames": float32 [B, T, H, W, 3] in [0, 1],
       "masks": float32 [B, T, H, W, 1] in {0, 1} (1 = hole)}``.
     """
-    batch_size = _positive_int("batch_size", batch_size)
-    num_shards, shard_index, batch_size = resolve_shard(shard, batch_size)
-    sampler = ClipSampler(
-        _as_sources(sources, masks), clip_length, height, width, masks=masks,
-        mask_presets=mask_presets, mask_area_range=mask_area_range, mask_pool=mask_pool,
-        max_stride=max_stride, augment=augment, zoom_range=zoom_range, flip_prob=flip_prob,
-        seed=seed, shuffle=shuffle, mode="train", skip_short_videos=skip_short_videos)
+    spec, batch = spec_and_batch(spec, args, clip_options, batch_size, required=True)
+    num_shards, shard_index, batch = resolve_shard(shard, batch)
+    sampler = ClipSampler(_as_sources(sources), spec, seed=seed, shuffle=shuffle, mode="train",
+                          skip_short_videos=skip_short_videos)
     if repeat:
         indices = tf.data.Dataset.counter(start=shard_index, step=num_shards)
     else:
         indices = tf.data.Dataset.range(shard_index, len(sampler), num_shards)
-    return _clip_dataset(sampler, indices, batch_size, num_parallel_calls,
+    return _clip_dataset(sampler, indices, batch, num_parallel_calls,
                          deterministic=seed is not None, sharded=shard is not None)
 
 
 def build_eval_dataset(
     sources,
-    clip_length: int,
-    height: int,
-    width: int,
-    batch_size: int = 1,
-    *,
-    masks: str = "generated",
-    mask_presets=tuple(masks_lib.PRESETS),
-    mask_area_range: Tuple[float, float] = (0.0, 1.0),
-    mask_pool=None,
+    spec: Union[ClipSpec, int],
+    *args,
+    batch_size: Optional[int] = None,
     clips_per_video: int = 1,
     seed: int = 0,
     num_parallel_calls: int = tf.data.AUTOTUNE,
     shard: Union[None, Tuple[int, int], tf.distribute.InputContext] = None,
     skip_short_videos: bool = False,
+    **clip_options,
 ) -> tf.data.Dataset:
     """Validation pipeline: fixed clips and fixed masks, in order, one pass.
 
-    Clip ``j`` of each video starts at ``round(j * (num_frames - T) / (clips_per_video - 1))``
-    (frame 0 when ``clips_per_video=1``), stride 1; frames are resized to ``(H, W)`` without
-    augmentation; generated / pool masks are drawn from ``(seed, element)``, so they are the same
-    on every call with the same seed. Same element format as :func:`build_dataset`; with
-    ``batch_size > 1`` a final partial batch is dropped (logged).
+    Called like :func:`build_dataset` (``batch_size`` defaults to 1). Clip ``j`` of each video
+    starts at ``round(j * (num_frames - T) / (clips_per_video - 1))`` (frame 0 when
+    ``clips_per_video=1``), stride 1; frames are resized to ``(H, W)`` without augmentation
+    (the spec's ``augment`` and ``max_stride`` are not used); generated / pool masks are drawn
+    from ``(seed, element)``, so they are the same on every call with the same seed. Same
+    element format as :func:`build_dataset`; with ``batch_size > 1`` a final partial batch is
+    dropped (logged).
     """
-    batch_size = _positive_int("batch_size", batch_size)
-    num_shards, shard_index, batch_size = resolve_shard(shard, batch_size)
-    sampler = ClipSampler(
-        _as_sources(sources, masks), clip_length, height, width, masks=masks,
-        mask_presets=mask_presets, mask_area_range=mask_area_range, mask_pool=mask_pool,
-        augment=False, seed=seed, shuffle=False, mode="eval", clips_per_video=clips_per_video,
-        skip_short_videos=skip_short_videos)
+    spec, batch = spec_and_batch(spec, args, clip_options, batch_size, required=False)
+    num_shards, shard_index, batch = resolve_shard(shard, batch)
+    sampler = ClipSampler(_as_sources(sources), spec, seed=seed, shuffle=False, mode="eval",
+                          clips_per_video=clips_per_video, skip_short_videos=skip_short_videos)
     count = len(range(shard_index, len(sampler), num_shards))
-    if count % batch_size:
+    if count % batch:
         logging.warning("Validation: %d clip(s) do not fill a batch of %d and are dropped",
-                        count % batch_size, batch_size)
+                        count % batch, batch)
     indices = tf.data.Dataset.range(shard_index, len(sampler), num_shards)
-    return _clip_dataset(sampler, indices, batch_size, num_parallel_calls, deterministic=True,
+    return _clip_dataset(sampler, indices, batch, num_parallel_calls, deterministic=True,
                          sharded=shard is not None)
+
+
+def spec_and_batch(spec, args, clip_options, batch_size, required: bool):
+    """``(ClipSpec, batch size)`` of a reader's arguments in either form (see
+    :func:`lgtsm_tf.data.clip_spec.resolve`); ``batch_size`` positional or keyword, given
+    (``required``) or 1."""
+    spec, rest = clip_spec_lib.resolve(spec, args, clip_options, rest=("batch_size",))
+    if "batch_size" in rest:
+        if batch_size is not None:
+            raise TypeError("batch_size given twice, by position and by name")
+        batch_size = rest["batch_size"]
+    if batch_size is None:
+        if required:
+            raise TypeError("batch_size is required")
+        batch_size = 1
+    return spec, positive_int("batch_size", batch_size)

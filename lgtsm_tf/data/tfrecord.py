@@ -39,6 +39,7 @@ from PIL import Image
 from lgtsm_tf import atomic
 from lgtsm_tf import masks as masks_lib
 from lgtsm_tf.data import augment as augment_lib
+from lgtsm_tf.data import clip_spec as clip_spec_lib
 from lgtsm_tf.data import pipeline as pipeline_lib
 from lgtsm_tf.data import sources as sources_lib
 
@@ -153,9 +154,9 @@ def write_tfrecords(
         raise ValueError("write_tfrecords: no sources")
     for name, value in (("num_shards", num_shards), ("clip_length", clip_length),
                         ("stride", stride), ("log_every", log_every)):
-        pipeline_lib._positive_int(name, value)  # pylint: disable=protected-access
+        clip_spec_lib.positive_int(name, value)
     if clips_per_video is not None:
-        pipeline_lib._positive_int("clips_per_video", clips_per_video)  # pylint: disable=protected-access
+        clip_spec_lib.positive_int("clips_per_video", clips_per_video)
     if (height is None) != (width is None):
         raise ValueError("give both height and width, or neither")
     if image_format not in IMAGE_FORMATS:
@@ -317,68 +318,48 @@ def parse_clip(serialized: tf.Tensor) -> Dict[str, tf.Tensor]:
 class _RecordProcessor:
     """numpy: decoded stored clip -> (frames uint8 [T, H, W, 3], masks uint8 [T, H, W])."""
 
-    def __init__(self, clip_length, height, width, masks, mask_presets, mask_area_range,
-                 max_stride, augment, zoom_range, flip_prob, seed, random_window):
-        self.clip_length, self.height, self.width = clip_length, height, width
-        self.masks, self.max_stride, self.augment = masks, max_stride, augment
-        self.zoom_range, self.flip_prob, self.seed = zoom_range, flip_prob, seed
-        self.random_window = random_window
-        if masks == "generated":
-            if isinstance(mask_presets, (str, masks_lib.MaskPreset)):
-                mask_presets = [mask_presets]
-            self.mask_presets = [masks_lib.get_preset(p) for p in mask_presets]
-            self.mask_area_range = masks_lib._check_area_range(mask_area_range)  # pylint: disable=protected-access
+    def __init__(self, spec: clip_spec_lib.ClipSpec, seed, random_window: bool):
+        self.spec, self.seed, self.random_window = spec, seed, random_window
 
     def __call__(self, index, frames, masks, name):
         index = int(index)
         where = f"TFRecord clip {name.decode('utf-8', 'replace')!r} (element {index})"
-        n = frames.shape[0]
-        length = self.clip_length
+        spec, n = self.spec, frames.shape[0]
+        length = spec.clip_length
         if n < length:
             raise ValueError(f"{where}: has {n} frame(s), fewer than clip_length={length}")
-        if self.masks == "disk" and masks.shape[0] != n:
+        if spec.masks == "disk" and masks.shape[0] != n:
             raise ValueError(f"{where}: masks='disk' but the record stores {masks.shape[0]} "
                              f"mask(s) for {n} frame(s)")
-        if self.masks == "disk" and masks.shape[1:] != frames.shape[1:3]:
+        if spec.masks == "disk" and masks.shape[1:] != frames.shape[1:3]:
             raise ValueError(f"{where}: stored masks are {masks.shape[1:]}, frames "
                              f"{frames.shape[1:3]}")
         rng = np.random.default_rng([*self.seed, index, 0])
         if self.random_window:
-            max_fit = (n - 1) // (length - 1) if length > 1 else self.max_stride
-            stride = int(rng.integers(1, min(self.max_stride, max_fit) + 1))
-            start = int(rng.integers(0, n - (length - 1) * stride))
+            start, stride = spec.random_window(n, rng)
         else:
             stride, start = 1, 0
         idx = np.arange(start, start + (length - 1) * stride + 1, stride)
         clip = frames[idx]
-        disk = masks[idx] if self.masks == "disk" else None
+        disk = masks[idx] if spec.masks == "disk" else None
         h, w = clip.shape[1:3]
-        if self.augment:
-            transform = augment_lib.random_transform(h, w, rng, self.zoom_range, self.flip_prob)
+        if spec.augment:
+            transform = augment_lib.random_transform(h, w, rng, spec.zoom_range, spec.flip_prob)
         else:
             transform = augment_lib.identity_transform(h, w)
-        clip, disk = augment_lib.apply_transform(clip, disk, transform, self.height, self.width)
+        clip, disk = augment_lib.apply_transform(clip, disk, transform, spec.height, spec.width)
         if disk is None:
-            disk = masks_lib.sample_masks(length, self.height, self.width,
+            disk = masks_lib.sample_masks(length, spec.height, spec.width,
                                           np.random.default_rng([*self.seed, index, 1]),
-                                          self.mask_presets, self.mask_area_range)
+                                          spec.mask_presets, spec.mask_area_range)
         return clip, np.ascontiguousarray(disk, dtype=np.uint8)
 
 
 def read_tfrecords(
     files,
-    clip_length: int,
-    height: int,
-    width: int,
-    batch_size: int,
-    *,
-    masks: str = "generated",
-    mask_presets=tuple(masks_lib.PRESETS),
-    mask_area_range: Tuple[float, float] = (0.0, 1.0),
-    max_stride: int = 1,
-    augment: bool = True,
-    zoom_range: Tuple[float, float] = pipeline_lib.DEFAULT_ZOOM_RANGE,
-    flip_prob: float = 0.5,
+    spec: Union[clip_spec_lib.ClipSpec, int],
+    *args,
+    batch_size: Optional[int] = None,
     seed: Optional[int] = None,
     shuffle: bool = True,
     repeat: bool = True,
@@ -386,13 +367,15 @@ def read_tfrecords(
     cycle_length: int = 4,
     num_parallel_calls: int = tf.data.AUTOTUNE,
     shard=None,
+    **clip_options,
 ) -> tf.data.Dataset:
     """Stream clips from TFRecords written by :func:`write_tfrecords`.
 
-    Args mirror :func:`lgtsm_tf.data.pipeline.build_dataset`; in addition:
+    Called like :func:`lgtsm_tf.data.pipeline.build_dataset`: ``read_tfrecords(files, spec,
+    batch_size)`` or ``read_tfrecords(files, clip_length, height, width, batch_size, ...)``;
+    the spec's masks are ``"disk"`` (the stored masks, transformed with the frames) or
+    ``"generated"`` (moving strokes per clip). In addition:
       files: directory, glob pattern, file or list (see :func:`tfrecord_files`).
-      masks: ``"disk"`` uses the stored masks (transformed with the frames), ``"generated"``
-        draws moving strokes per clip.
       shuffle: shuffle the file order each epoch and clips in a ``shuffle_buffer``; with
         ``shuffle=False`` clips come in file order (``augment=False``, ``repeat=False`` and a
         fixed ``seed`` give a deterministic validation set).
@@ -400,28 +383,24 @@ def read_tfrecords(
       shard: ``(num_shards, index)`` or a ``tf.distribute.InputContext``: whole files are
         assigned to shards when there are at least as many files as shards, else records.
 
-    Each stored clip gives one element: a window of ``clip_length`` frames at a random start
-    and stride in ``[1, max_stride]`` when ``shuffle`` (else the first frames, stride 1).
+    Each stored clip gives one element: a window of ``T`` frames at a random start and stride
+    in ``[1, max_stride]`` when ``shuffle`` (else the first frames, stride 1).
 
     Returns:
       ``tf.data.Dataset`` of ``{"frames": float32 [B, T, H, W, 3] in [0, 1],
       "masks": float32 [B, T, H, W, 1] in {0, 1}}``, static shapes, remainder dropped.
     """
-    if masks not in ("generated", "disk"):
-        raise ValueError(f"masks must be 'generated' or 'disk' for TFRecords, got {masks!r}")
-    for name, value in (("clip_length", clip_length), ("height", height), ("width", width),
-                        ("batch_size", batch_size), ("max_stride", max_stride),
-                        ("shuffle_buffer", shuffle_buffer), ("cycle_length", cycle_length)):
-        pipeline_lib._positive_int(name, value)  # pylint: disable=protected-access
-    augment_lib.random_transform(8, 8, np.random.default_rng(0), zoom_range, flip_prob)
+    spec, batch_size = pipeline_lib.spec_and_batch(spec, args, clip_options, batch_size,
+                                                   required=True)
+    if spec.masks not in ("generated", "disk"):
+        raise ValueError(f"masks must be 'generated' or 'disk' for TFRecords, got {spec.masks!r}")
+    for name, value in (("shuffle_buffer", shuffle_buffer), ("cycle_length", cycle_length)):
+        clip_spec_lib.positive_int(name, value)
     files = tfrecord_files(files)
     seed = pipeline_lib.resolve_seed(seed)
     num_shards, shard_index, batch_size = pipeline_lib.resolve_shard(shard, batch_size)
     deterministic = True
-    processor = _RecordProcessor(clip_length, height, width, masks, mask_presets,
-                                 mask_area_range, max_stride, augment,
-                                 tuple(float(v) for v in zoom_range), float(flip_prob),
-                                 (seed, shard_index), random_window=shuffle)
+    processor = _RecordProcessor(spec, (seed, shard_index), random_window=shuffle)
 
     ds = tf.data.Dataset.from_tensor_slices(files)
     by_file = len(files) >= num_shards
@@ -439,7 +418,7 @@ def read_tfrecords(
         ds = ds.shuffle(shuffle_buffer, seed=seed + 1, reshuffle_each_iteration=True)
     ds = ds.map(parse_clip, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
     ds = ds.enumerate()
-    t = clip_length
+    t, height, width = spec.shape
 
     def process(index, ex):
         frames, clip_masks = tf.numpy_function(
