@@ -139,12 +139,15 @@ def measure(truth, result, holes):
 def model_method(path, precision, window=None, overlap=None, tolerance=None):
     """A method inpainting with the model at `path` (preset:NAME, .keras, SavedModel or
     training dir), in windows of `window` frames (default: a preset's own, else 16), after
-    temporal propagation with `tolerance` (None: none; "default": the layer's default)."""
+    temporal propagation with `tolerance` (None: none; "default": the layer's default;
+    "still": the default with motion="none")."""
     from lgtsm_tf.inference import VideoInpainter, windowing
     from lgtsm_tf.inference.inpainter import default_propagation
 
     propagate = tolerance == "default"  # as lgtsm-inpaint runs it
-    if tolerance not in (None, "default"):  # the same, at another tolerance
+    if tolerance == "still":  # the same, copying from the same pixel position only
+        propagate = default_propagation(windowing(path, window, overlap)[0], motion="none")
+    elif tolerance not in (None, "default"):  # the same, at another tolerance
         propagate = default_propagation(windowing(path, window, overlap)[0],
                                         tolerance=float(tolerance))
     inpainter = VideoInpainter.from_path(path, precision=precision, window=window,
@@ -152,7 +155,7 @@ def model_method(path, precision, window=None, overlap=None, tolerance=None):
     prop = inpainter.propagation
     print(f"{path}: windows of {inpainter.window} (overlap {inpainter.overlap}), precision "
           f"{inpainter.precision} ({inpainter.precision_reason}), propagation "
-          f"{'off' if prop is None else f'reach {prop.reach}, tolerance {prop.tolerance}'}",
+          f"{'off' if prop is None else f'reach {prop.reach}, tolerance {prop.tolerance}, motion {prop.motion}'}",
           flush=True)
 
     def run(frames, holes):
@@ -184,6 +187,7 @@ def method_table(models, baselines, precision, window=None, overlap=None,
         for tolerance in propagation:
             name = path if tolerance is None else (
                 f"{path} +propagation" if tolerance == "default" else
+                f"{path} +propagation(still camera)" if tolerance == "still" else
                 f"{path} +propagation({tolerance})")
             table.append((name, model_method(path, precision, window, overlap, tolerance)))
     table += [(name, baselines_lib.METHODS[name]) for name in baselines]
@@ -297,17 +301,18 @@ def write(report, output, overwrite, text=None):
 
 
 def parse_propagation(text, error):
-    """--propagation -> list of None (off), "default" (on) or a tolerance string."""
+    """--propagation -> list of None (off), "default" (on), "still" (on, zero motion) or a
+    tolerance string."""
     out = []
     for item in (v.strip() for v in text.split(",")):
-        if item in ("off", "on"):
-            out.append(None if item == "off" else "default")
+        if item in ("off", "on", "still"):
+            out.append({"off": None, "on": "default"}.get(item, item))
             continue
         try:
             if not float(item) > 0:
                 raise ValueError
         except ValueError:
-            error(f"--propagation={text}: {item!r} is not off, on or a tolerance > 0")
+            error(f"--propagation={text}: {item!r} is not off, on, still or a tolerance > 0")
         out.append(item)
     return out
 
@@ -334,8 +339,10 @@ def parse_args(argv=None):
                         help="frames shared by windows (default: a preset's own, else 6)")
     parser.add_argument("--propagation", default="on",
                         help="temporal propagation before each --model (as lgtsm-inpaint "
-                             "does): on, off, or a comma-separated list of off / on / "
-                             "tolerances, one result row each (e.g. off,on or off,0.02,0.04)")
+                             "does): on, off, still (on, copying from the same pixel position "
+                             "only, no camera motion), or a comma-separated list of off / on / "
+                             "still / tolerances, one result row each (e.g. off,still,on or "
+                             "off,0.02,0.04)")
     parser.add_argument("--threads", type=int, default=0, help="0: TensorFlow's default")
     parser.add_argument("--output", default=None,
                         help="write <output>.json and <output>.md")

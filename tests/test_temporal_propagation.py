@@ -31,6 +31,33 @@ def panning_clip(t, h, w, step=5, seed=0):
     return np.stack([image[:, i * step:i * step + w] for i in range(t)])[None]
 
 
+def textured_pan(t, h, w, step, seed=0):
+    """float32 [1, t, h, w, 3]: an image with structure at every scale (8x8 blocks plus pixel
+    noise, as a camera sees) panned `step` pixels per frame (negative: leftwards)."""
+    rng = np.random.default_rng(seed)
+    width = w + abs(step) * t
+    blocks = np.repeat(np.repeat(rng.random((h // 8 + 1, width // 8 + 1, 3)), 8, 0), 8, 1)
+    image = (0.7 * blocks[:h, :width] + 0.3 * rng.random((h, width, 3))).astype(np.float32)
+    starts = [i * abs(step) for i in range(t)]
+    clip = np.stack([image[:, x:x + w] for x in (starts if step > 0 else starts[::-1])])
+    return clip[None]
+
+
+def seen_in_pan(holes, step):
+    """bool [t, h, w]: the hole pixels (bool [t, h, w]) of a `textured_pan` clip whose scene
+    point another frame has in view and known."""
+    t, h, w = holes.shape
+    seen = np.zeros_like(holes)
+    for i in range(t):
+        for j in range(t):
+            cols = np.arange(w) + (i - j) * step  # frame i at x shows frame j's x + (i - j) step
+            inside = (cols >= 0) & (cols < w)
+            known = np.zeros((h, w), bool)
+            known[:, inside] = ~holes[j][:, cols[inside]]
+            seen[i] |= holes[i] & known
+    return seen
+
+
 def moving_holes(t, h, w, seed=0, fraction=0.3):
     """float32 [1, t, h, w, 1]: a box drifting right plus scattered hole pixels (1 = hole)."""
     rng = np.random.default_rng(seed)
@@ -60,7 +87,8 @@ class TemporalPropagationTest(TestCase):
         rng = np.random.default_rng(seed)
         frames = rng.random((1, t, h, w, 3), dtype=np.float32)
         masks = (rng.random((1, t, h, w, 1)) < 0.6).astype(np.float32)
-        out, remaining = TemporalPropagation(reach=t, tolerance=float("inf"))([frames, masks])
+        out, remaining = TemporalPropagation(reach=t, tolerance=float("inf"),
+                                             motion="none")([frames, masks])
         expected, never = nearest_copy(frames, masks)
         self.assertAllEqual(out[0], expected)  # exact copies, earlier frame on ties
         self.assertAllEqual(remaining[0, ..., 0], never.astype(np.float32))
@@ -75,17 +103,44 @@ class TemporalPropagationTest(TestCase):
         filled = np.asarray(remaining)[..., 0] == 0
         self.assertAllEqual(np.asarray(out)[filled], frames[filled])  # the truth, exactly
 
-    def test_panning_camera_copies_nothing_and_the_check_is_what_stops_it(self):
+    def test_panning_camera_without_motion_copies_nothing_and_the_check_is_what_stops_it(self):
         frames, masks = panning_clip(6, 24, 40), moving_holes(6, 24, 40)
-        out, remaining = TemporalPropagation(reach=5)([frames, masks])
+        out, remaining = TemporalPropagation(reach=5, motion="none")([frames, masks])
         self.assertAllEqual(remaining, masks)
         self.assertAllEqual(out, frames * (1 - masks))
         # Without the check the same clip gets copies, and they are wrong (the image moved).
-        out, remaining = TemporalPropagation(reach=5, tolerance=float("inf"))([frames, masks])
+        out, remaining = TemporalPropagation(reach=5, tolerance=float("inf"),
+                                             motion="none")([frames, masks])
         copied = (np.asarray(remaining) == 0) & (masks == 1)
         self.assertGreater(copied.mean() / masks.mean(), 0.5)
         error = np.abs(np.asarray(out) - frames).mean(-1, keepdims=True)[copied]
         self.assertGreater(error.mean(), 0.2)
+
+    @parameterized.parameters((5, 0), (-3, 1), (12, 2))
+    def test_panning_camera_is_followed_and_copies_are_the_truth(self, step, seed):
+        # A textured image panned `step` pixels per frame: a hole pixel takes the colour of its
+        # scene point from another frame, exactly, wherever that point is in view and known.
+        t, h, w = 8, 64, 96
+        frames = textured_pan(t, h, w, step, seed=seed)
+        masks = moving_holes(t, h, w, seed=seed)
+        out, remaining = TemporalPropagation(reach=t - 1)([frames, masks])
+        out, remaining = np.asarray(out), np.asarray(remaining)[..., 0]
+        holes = masks[0, ..., 0] == 1
+        filled = (remaining[0] == 0) & holes
+        seen = seen_in_pan(holes, step)
+        self.assertGreater(seen.sum(), 0.3 * holes.sum())
+        self.assertGreater((filled & seen).sum(), 0.85 * seen.sum())
+        self.assertAllEqual(out[0][filled], frames[0][filled])
+        # The zero-motion copy fills almost nothing of this clip.
+        _, still = TemporalPropagation(reach=t - 1, motion="none")([frames, masks])
+        self.assertLess(((np.asarray(still)[0, ..., 0] == 0) & holes).sum(), 0.1 * seen.sum())
+
+    def test_motion_none_and_translation_agree_on_a_still_camera(self):
+        frames, masks = still_clip(6, 24, 40, seed=3), moving_holes(6, 24, 40, seed=3)
+        follow = TemporalPropagation(reach=5)([frames, masks])
+        still = TemporalPropagation(reach=5, motion="none")([frames, masks])
+        for a, b in zip(follow, still):
+            self.assertAllEqual(a, b)
 
     def test_a_local_change_blocks_only_the_copies_near_it(self):
         # A still clip where a square in frame 1 changes colour (a moving object): holes of
@@ -114,7 +169,7 @@ class TemporalPropagationTest(TestCase):
             frames = clip(2, 64, 64)
             masks = np.zeros((1, 2, 64, 64, 1), np.float32)
             masks[0, 0, 4:60, 4:60] = 1
-            _, remaining = TemporalPropagation(reach=1, patch=5)([frames, masks])
+            _, remaining = TemporalPropagation(reach=1, patch=5, motion="none")([frames, masks])
             self.assertEqual(bool(np.asarray(remaining)[0, 0, 32, 32, 0] == 0), copies,
                              clip.__name__)
 
@@ -146,7 +201,7 @@ class TemporalPropagationTest(TestCase):
 
     @parameterized.parameters(
         ({"reach": 0}, "reach"), ({"patch": 4}, "patch"), ({"tolerance": 0}, "tolerance"),
-        ({"min_support": 1.5}, "min_support"))
+        ({"min_support": 1.5}, "min_support"), ({"motion": "flow"}, "motion"))
     def test_bad_arguments(self, kwargs, name):
         with self.assertRaisesRegex(ValueError, name):
             TemporalPropagation(**kwargs)
@@ -179,6 +234,20 @@ class PropagationInUseTest(TestCase):
         self.assertAllEqual(with_copy[self.seen], self.frames[self.seen])
         self.assertGreater(np.abs(without[self.seen].astype(int) - self.frames[self.seen]).mean(),
                            10)
+
+    def test_inpainter_follows_a_panning_camera(self):
+        from lgtsm_tf.inference import VideoInpainter
+
+        frames = np.rint(textured_pan(8, 32, 48, 4, seed=5)[0] * 255).astype(np.uint8)
+        masks = moving_holes(8, 32, 48, seed=5)[0, ..., 0].astype(np.uint8)
+        seen = seen_in_pan(masks.astype(bool), 4)
+        errors = {}
+        for motion in ("translation", "none"):
+            inpainter = VideoInpainter(self.generator, window=4, overlap=0,
+                                       propagate=TemporalPropagation(reach=7, motion=motion))
+            out = inpainter.inpaint_array(frames, masks)
+            errors[motion] = np.abs(out[seen].astype(int) - frames[seen]).mean()
+        self.assertLess(errors["translation"], 0.2 * errors["none"], errors)
 
     def test_windows_copy_from_their_context_frames(self):
         from lgtsm_tf.inference import VideoInpainter

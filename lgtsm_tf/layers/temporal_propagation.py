@@ -15,10 +15,23 @@ Where the box holds fewer than `min_support` (a fraction of the box) such pixels
 large hole), the same test runs over the whole frame pair instead. A panning camera or a moving
 object makes the frames differ there, so the pixel is left to the network rather than copied
 from the wrong place.
+
+With ``motion="translation"`` (the default) a moving camera is followed: the global translation
+between each pair of neighbouring frames is estimated from the pixels known in both
+(:mod:`lgtsm_tf.ops.translation`, coarse to fine, up to 32 pixels per frame, sub-pixel), summed
+along the clip, rounded and refined to the pixel for each target/source pair, and the source
+frame is shifted by it before the check and the copy. On a still camera the translation is 0
+and the copies are the zero-motion ones, bit for bit. Zoom, rotation and parallax are not
+modelled: where they make the shifted frames disagree, the check leaves the pixel to the
+network. ``motion="none"`` copies from the same pixel position only.
 """
 
 import keras
 import tensorflow as tf
+
+from lgtsm_tf.ops import translation
+
+MOTIONS = ("translation", "none")
 
 
 def _pad_time(x, frames):
@@ -45,6 +58,38 @@ def _to_pixels(cells, height, width):
     return pixels[:, :height, :width]
 
 
+def _frames(x):
+    """[B, T, H, W, C] -> [B * T, H, W, C]."""
+    return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))
+
+
+def _camera_positions(frames, known):
+    """float32 [B, T, 2]: where each frame's content sits relative to frame 0 (the summed
+    sub-pixel translations between neighbouring frames): frame t at (y, x) shows what frame s
+    shows at (y, x) + positions[s] - positions[t]."""
+    shape = tf.shape(frames)
+    grey, known = translation.grey(frames), known
+    pair = lambda x: (_frames(x[:, :-1]), _frames(x[:, 1:]))  # noqa: E731
+    (target, source), (target_known, source_known) = pair(grey), pair(known)
+    step = translation.align(target, target_known, source, source_known)
+    step = translation.subpixel(target, target_known, source, source_known, step)
+    step = tf.reshape(step, [shape[0], shape[1] - 1, 2])
+    return tf.concat([tf.zeros([shape[0], 1, 2]), tf.cumsum(step, axis=1)], axis=1)
+
+
+def _follow_camera(target, target_known, source, source_known, displacement):
+    """(source, source_known) [B, T, H, W, C] shifted onto the targets: by ``displacement``
+    (float [B, T, 2], from the camera positions) rounded and refined to the pixel."""
+    shape = tf.shape(source)
+    start = tf.cast(tf.round(tf.reshape(displacement, [-1, 2])), tf.int32)
+    exact = translation.align(translation.grey(_frames(target)), _frames(target_known),
+                              translation.grey(_frames(source)), _frames(source_known), start)
+    moved, inside = translation.shift(_frames(tf.concat([source, source_known], -1)), exact)
+    moved = tf.reshape(moved, tf.concat([shape[:4], [4]], 0))
+    inside = tf.reshape(inside, tf.concat([shape[:4], [1]], 0))
+    return moved[..., :3], moved[..., 3:] * inside
+
+
 @keras.saving.register_keras_serializable(package="lgtsm_tf")
 class TemporalPropagation(keras.layers.Layer):
     """[frames, masks] -> [propagated frames, remaining masks], same shapes.
@@ -62,9 +107,12 @@ class TemporalPropagation(keras.layers.Layer):
         disables the check).
       min_support: fraction of the box that must be known in both frames for the local check;
         below it the whole-frame check decides (in [0, 1]).
+      motion: ``"translation"`` (follow a moving camera, see the module docstring) or
+        ``"none"`` (copy from the same pixel position).
     """
 
-    def __init__(self, reach=8, patch=31, tolerance=0.04, min_support=0.1, **kwargs):
+    def __init__(self, reach=8, patch=31, tolerance=0.04, min_support=0.1,
+                 motion="translation", **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if int(reach) != reach or reach < 1:
@@ -75,6 +123,9 @@ class TemporalPropagation(keras.layers.Layer):
             raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
         if not 0 <= min_support <= 1:
             raise ValueError(f"min_support must be in [0, 1], got {min_support!r}")
+        if motion not in MOTIONS:
+            raise ValueError(f"motion must be one of {MOTIONS}, got {motion!r}")
+        self.motion = motion
         self.reach = int(reach)
         self.patch = int(patch)
         self.tolerance = float(tolerance)
@@ -116,17 +167,28 @@ class TemporalPropagation(keras.layers.Layer):
         target, target_known = frames[:, start:stop], known[:, start:stop]
         # Source frame t - offset of target frame t is padded frame t - offset + reach.
         padded, padded_known = _pad_time(frames, self.reach), _pad_time(known, self.reach)
-        out = target * target_known
-        remaining = 1.0 - target_known
-        for distance in range(1, self.reach + 1):
-            for offset in (distance, -distance):  # the earlier frame first
-                first = start - offset + self.reach
-                last = stop - offset + self.reach
-                source, source_known = padded[:, first:last], padded_known[:, first:last]
-                take = remaining * source_known * self._agrees(target, target_known, source,
-                                                               source_known)
-                out += take * source
-                remaining -= take
+        if self.motion == "translation":
+            positions = _pad_time(_camera_positions(frames, known), self.reach)
+            target_positions = positions[:, start + self.reach:stop + self.reach]
+        # The earlier frame first: offsets 1, -1, 2, -2, ..., reach, -reach, in a graph loop
+        # (one copy of the body in the graph, whatever the reach).
+        offsets = tf.constant([o for d in range(1, self.reach + 1) for o in (d, -d)], tf.int32)
+
+        def copy_from(k, out, remaining):
+            first = start - offsets[k] + self.reach
+            last = stop - offsets[k] + self.reach
+            source, source_known = padded[:, first:last], padded_known[:, first:last]
+            if self.motion == "translation":
+                source, source_known = _follow_camera(
+                    target, target_known, source, source_known,
+                    positions[:, first:last] - target_positions)
+            take = remaining * source_known * self._agrees(target, target_known, source,
+                                                           source_known)
+            return k + 1, out + take * source, remaining - take
+
+        _, out, remaining = tf.while_loop(
+            lambda k, *_: k < 2 * self.reach, copy_from,
+            (tf.constant(0), target * target_known, 1.0 - target_known))
         return [out, remaining]
 
     def compute_output_shape(self, input_shape, start=None, stop=None):
@@ -137,4 +199,5 @@ class TemporalPropagation(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "reach": self.reach, "patch": self.patch,
-                "tolerance": self.tolerance, "min_support": self.min_support}
+                "tolerance": self.tolerance, "min_support": self.min_support,
+                "motion": self.motion}
