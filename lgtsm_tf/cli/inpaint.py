@@ -19,8 +19,9 @@ r"""lgtsm-inpaint: inpaint a whole video (any length, any size) with a trained g
 --precision auto (the default): bf16 on a CPU with native bf16 (AMX or AVX512-BF16), fp32
           elsewhere; the choice is printed.
 --propagate (the default) copies each hole pixel from the nearest frame of its window where
-          it is known, if the two frames agree around it (a still camera); the model fills what
-          no frame shows. --nopropagate lets the model fill every hole pixel.
+          its scene point is known (following the camera's translation), if the two frames agree
+          around it; the model fills what no frame shows. --nopropagate lets the model fill
+          every hole pixel.
 
 Checked before the model is loaded: the paths, that the output folder is writable, --frame_rate,
 and that the mask count equals the number of frames that decode (the video is decoded once to
@@ -94,8 +95,8 @@ def define_flags(flag_values=flags.FLAGS):
     flags.DEFINE_float("frame_rate", None, "Frame rate for inputs without one (frame folders, "
                        f"images); default {inference.FALLBACK_FRAME_RATE}.", flag_values=fv)
     flags.DEFINE_bool("propagate", True, "Before the model, copy each hole pixel from the "
-                      "nearest frame of its window where it is known and the frames agree "
-                      "around it; the model fills the rest (--nopropagate: the model fills "
+                      "nearest frame of its window where it is known (following the camera's "
+                      "translation) and the frames agree around it; the model fills the rest (--nopropagate: the model fills "
                       "every hole pixel).", flag_values=fv)
     flags.DEFINE_bool("progress", True, "Show a progress bar.", flag_values=fv)
 

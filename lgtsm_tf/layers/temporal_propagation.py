@@ -63,12 +63,11 @@ def _frames(x):
     return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], 0))
 
 
-def _camera_positions(frames, known):
+def _camera_positions(grey, known):
     """float32 [B, T, 2]: where each frame's content sits relative to frame 0 (the summed
-    sub-pixel translations between neighbouring frames): frame t at (y, x) shows what frame s
-    shows at (y, x) + positions[s] - positions[t]."""
-    shape = tf.shape(frames)
-    grey, known = translation.grey(frames), known
+    sub-pixel translations between neighbouring frames, from grey [B, T, H, W, 1] frames):
+    frame t at (y, x) shows what frame s shows at (y, x) + positions[s] - positions[t]."""
+    shape = tf.shape(grey)
     pair = lambda x: (_frames(x[:, :-1]), _frames(x[:, 1:]))  # noqa: E731
     (target, source), (target_known, source_known) = pair(grey), pair(known)
     step = translation.align(target, target_known, source, source_known)
@@ -77,14 +76,15 @@ def _camera_positions(frames, known):
     return tf.concat([tf.zeros([shape[0], 1, 2]), tf.cumsum(step, axis=1)], axis=1)
 
 
-def _follow_camera(target, target_known, source, source_known, displacement):
-    """(source, source_known) [B, T, H, W, C] shifted onto the targets: by ``displacement``
-    (float [B, T, 2], from the camera positions) rounded and refined to the pixel."""
+def _follow_camera(target_grey, target_known, source, source_grey, source_known, displacement):
+    """(source, source_known) [B, T, H, W, C] shifted onto the targets (grey [B * T, H, W, 1]
+    and known [B * T, H, W, 1]): by ``displacement`` (float [B, T, 2], from the camera
+    positions) rounded and refined to the pixel."""
     shape = tf.shape(source)
     start = tf.cast(tf.round(tf.reshape(displacement, [-1, 2])), tf.int32)
-    exact = translation.align(translation.grey(_frames(target)), _frames(target_known),
-                              translation.grey(_frames(source)), _frames(source_known), start)
-    moved, inside = translation.shift(_frames(tf.concat([source, source_known], -1)), exact)
+    known = _frames(source_known)
+    exact = translation.align(target_grey, target_known, _frames(source_grey), known, start)
+    moved, inside = translation.shift(tf.concat([_frames(source), known], -1), exact)
     moved = tf.reshape(moved, tf.concat([shape[:4], [4]], 0))
     inside = tf.reshape(inside, tf.concat([shape[:4], [1]], 0))
     return moved[..., :3], moved[..., 3:] * inside
@@ -168,8 +168,11 @@ class TemporalPropagation(keras.layers.Layer):
         # Source frame t - offset of target frame t is padded frame t - offset + reach.
         padded, padded_known = _pad_time(frames, self.reach), _pad_time(known, self.reach)
         if self.motion == "translation":
-            positions = _pad_time(_camera_positions(frames, known), self.reach)
+            grey = translation.grey(frames)
+            positions = _pad_time(_camera_positions(grey, known), self.reach)
             target_positions = positions[:, start + self.reach:stop + self.reach]
+            target_grey, target_flat_known = _frames(grey[:, start:stop]), _frames(target_known)
+            padded_grey = _pad_time(grey, self.reach)
         # The earlier frame first: offsets 1, -1, 2, -2, ..., reach, -reach, in a graph loop
         # (one copy of the body in the graph, whatever the reach).
         offsets = tf.constant([o for d in range(1, self.reach + 1) for o in (d, -d)], tf.int32)
@@ -180,14 +183,15 @@ class TemporalPropagation(keras.layers.Layer):
             source, source_known = padded[:, first:last], padded_known[:, first:last]
             if self.motion == "translation":
                 source, source_known = _follow_camera(
-                    target, target_known, source, source_known,
-                    positions[:, first:last] - target_positions)
+                    target_grey, target_flat_known, source, padded_grey[:, first:last],
+                    source_known, positions[:, first:last] - target_positions)
             take = remaining * source_known * self._agrees(target, target_known, source,
                                                            source_known)
             return k + 1, out + take * source, remaining - take
 
-        _, out, remaining = tf.while_loop(
-            lambda k, *_: k < 2 * self.reach, copy_from,
+        _, out, remaining = tf.while_loop(  # until every hole is filled or all were tried
+            lambda k, _, remaining: (k < 2 * self.reach) & tf.reduce_any(remaining > 0),
+            copy_from,
             (tf.constant(0), target * target_known, 1.0 - target_known))
         return [out, remaining]
 

@@ -30,8 +30,8 @@ MIN_SUPPORT = 0.1
 #: A level smaller than this (pixels, either side) is too coarse to judge and is skipped.
 MIN_LEVEL_SIZE = 8
 #: At full size, displacements are compared on every FULL_SIZE_STRIDE-th row and column
-#: (4x less work; the candidates are still every whole pixel).
-FULL_SIZE_STRIDE = 2
+#: (16x less work; the candidates are still every whole pixel).
+FULL_SIZE_STRIDE = 4
 #: Ties go to the smaller displacement: each pixel of |dy| + |dx| adds this to the cost.
 TIE_BREAK = 1e-5
 
@@ -53,17 +53,18 @@ def _downsample(image, known, factor):
     return image / tf.maximum(coverage, 1e-6) * enough, enough
 
 
-def shift(images, displacement, extra=0):
+def shift(images, displacement, extra=0, stride=1):
     """(shifted, inside): ``shifted[n, y, x] = images[n, y + dy - extra, x + dx - extra]``.
 
     images: float [N, H, W, C]; displacement: int32 [N, 2] (dy, dx). The output is
     ``(H + 2 extra) x (W + 2 extra)`` (``extra`` > 0 gives room for static slices around the
-    displacement); ``inside`` float [N, H', W', 1] is 1 where the source pixel is in the image
-    (elsewhere the output repeats the border pixel).
+    displacement), or with ``stride`` every stride-th row and column of it; ``inside`` float
+    [N, H', W', 1] is 1 where the source pixel is in the image (elsewhere the output repeats
+    the border pixel).
     """
     size = tf.shape(images)[1:3]
-    rows = tf.range(size[0] + 2 * extra)[None, :] + displacement[:, :1] - extra
-    cols = tf.range(size[1] + 2 * extra)[None, :] + displacement[:, 1:] - extra
+    rows = tf.range(0, size[0] + 2 * extra, stride)[None, :] + displacement[:, :1] - extra
+    cols = tf.range(0, size[1] + 2 * extra, stride)[None, :] + displacement[:, 1:] - extra
     row_ok = tf.cast((rows >= 0) & (rows < size[0]), tf.float32)
     col_ok = tf.cast((cols >= 0) & (cols < size[1]), tf.float32)
     out = tf.gather(images, tf.clip_by_value(rows, 0, size[0] - 1), axis=1, batch_dims=1)
@@ -96,13 +97,21 @@ def _search(target, target_known, source, source_known, centre, radius, power=1,
     (2 radius + 1)^2 candidates, [N, 2r + 1, 2r + 1] (rows: dy, columns: dx), compared on
     every ``stride``-th row and column of the target."""
     height, width = tf.shape(target)[1], tf.shape(target)[2]
-    window, inside = shift(tf.concat([source, source_known], -1), centre, extra=radius)
-    window = tf.concat([window[..., :1], window[..., 1:] * inside], -1)
     side = 2 * radius + 1
     steps = [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
-    candidates = tf.stack([window[:, dy + radius:dy + radius + height:stride,
-                                  dx + radius:dx + radius + width:stride]
-                           for dy, dx in steps], axis=1)
+    both = tf.concat([source, source_known], -1)
+    if stride == 1:  # one gather, then a static slice per candidate
+        window, inside = shift(both, centre, extra=radius)
+        window = tf.concat([window[..., :1], window[..., 1:] * inside], -1)
+        candidates = tf.stack([window[:, dy + radius:dy + radius + height,
+                                      dx + radius:dx + radius + width]
+                               for dy, dx in steps], axis=1)
+    else:  # a small gather of the sampled pixels per candidate
+        candidates = []
+        for step in steps:
+            sampled, inside = shift(both, centre + step, stride=stride)
+            candidates.append(tf.concat([sampled[..., :1], sampled[..., 1:] * inside], -1))
+        candidates = tf.stack(candidates, axis=1)
     displacement = centre[:, None] + tf.constant(steps, tf.int32)[None]
     flat = _cost(target[:, None, ::stride, ::stride], target_known[:, None, ::stride, ::stride],
                  candidates[..., :1], candidates[..., 1:], displacement,
