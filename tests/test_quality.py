@@ -182,11 +182,12 @@ class QualityBenchmarkTest(TestCase):
         lgtsm_tf.build_generator("lgtsm", nf=4).save(path)
         quality.main(["--clip", self.clip, "--frames", "6", "--height", "32", "--width", "48",
                       "--baselines", "mean", "--model", path, "--output",
-                      os.path.join(self.tmp, "m"), "--propagation", "off,on,0.5"])
+                      os.path.join(self.tmp, "m"), "--propagation", "off,on,still,0.5"])
         with open(os.path.join(self.tmp, "m.json")) as f:
             rows = json.load(f)["rows"]
         self.assertEqual([r["method"] for r in rows],
-                         [path, path + " +propagation", path + " +propagation(0.5)", "mean"])
+                         [path, path + " +propagation", path + " +propagation(still camera)",
+                          path + " +propagation(0.5)", "mean"])
         self.assertTrue(all(np.isfinite(r["hole_psnr"]) for r in rows))
 
     @parameterized.parameters(
