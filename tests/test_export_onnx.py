@@ -4,6 +4,7 @@ The nf=8 SavedModel is converted once, by the real CLI (tests/test_export_common
 paths reuse that conversion through a patched converter, so no test converts twice.
 """
 
+import json
 import os
 from unittest import mock
 
@@ -68,6 +69,33 @@ class OnnxExportTest(common.ExportTestCase):
         self.assertIn("onnx.checker: ok; standard ONNX ops only", self.stdout)
         self.assertIn("none with baked-in sizes", self.stdout)
         self.assertEqual(os.listdir(os.path.dirname(self.path)), ["lgtsm.onnx"])
+
+    @pytest.mark.slow
+    def test_the_default_export_with_propagation_converts_with_parity(self):
+        # `lgtsm-export-savedmodel` / `lgtsm-export-onnx --model` put temporal propagation
+        # (following the camera, a graph loop) in front of the network by default; the shared
+        # export above is the bare network. ~2 minutes.
+        from export import export_onnx, export_savedmodel
+
+        model = common.generator("float32")
+        root = os.path.join(common.tmp_root(), "propagating")
+        os.makedirs(root)
+        keras_file = os.path.join(root, "generator.keras")
+        model.save(keras_file)
+        code, out, err = common.run_cli(export_savedmodel, f"--model={keras_file}",
+                                        f"--output_dir={root}/models", "--version=1",
+                                        "--verify_shapes=1x3x20x28")
+        self.assertEqual(code, 0, err)
+        with open(f"{root}/models/1/assets.extra/lgtsm_export.json") as f:
+            self.assertEqual(json.load(f)["propagation"]["motion"], "translation")
+        code, out, err = common.run_cli(export_onnx, f"--saved_model={root}/models/1",
+                                        f"--output={root}/lgtsm.onnx")
+        self.assertEqual(code, 0, err)
+        self.assertIn("none with baked-in sizes", out)
+        for line in (l for l in out.splitlines() if l.startswith("parity ")):
+            self.assertLessEqual(float(line.rsplit(" ", 1)[1]), 1e-4, line)
+        diffs = onnx_export.parity(f"{root}/lgtsm.onnx", f"{root}/models/1", [(1, 6, 24, 32)])
+        self.assertLessEqual(max(diffs.values()), 1e-4)
 
     @parameterized.parameters((1, 5, 36, 44), (2, 2, 18, 26))  # the second: not multiples of 4
     def test_parity_with_tensorflow(self, *shape):

@@ -120,7 +120,9 @@ def _search(target, target_known, source, source_known, centre, radius, power=1,
     offset = tf.stack([best // side - radius, best % side - radius], axis=1)
     # No candidate with enough overlap: keep the centre.
     finite = tf.math.is_finite(tf.reduce_min(flat, axis=1))
-    return centre + tf.where(finite[:, None], offset, 0), tf.reshape(flat, [-1, side, side])
+    # [N, side, side] by slicing, not reshaping (an exported graph keeps no fixed-size Reshape).
+    grid = tf.stack([flat[:, row * side:(row + 1) * side] for row in range(side)], axis=1)
+    return centre + tf.where(finite[:, None], offset, 0), grid
 
 
 def _subpixel(costs):
@@ -134,7 +136,7 @@ def _subpixel(costs):
     hxx = (cols[:, 2] + cols[:, 0] - 2.0 * cols[:, 1]) / 3.0
     hxy = (costs[:, 2, 2] - costs[:, 2, 0] - costs[:, 0, 2] + costs[:, 0, 0]) / 4.0
     det = hyy * hxx - hxy * hxy
-    ok = (tf.reduce_all(tf.math.is_finite(tf.reshape(costs, [-1, 9])), axis=1)
+    ok = (tf.reduce_all(tf.math.is_finite(costs), axis=[1, 2])
           & (hyy > 0) & (det > 1e-12))
     safe = tf.where(ok, det, 1.0)
     dy = -(hxx * gy - hxy * gx) / safe
