@@ -522,8 +522,10 @@ class LoadTest(TestCase):
         cls.generator = pixel_model(seed=1)
         cls.frames = textured_clip(5, 20, 24)
         cls.masks = box_masks(5, 20, 24)
-        cls.expected = VideoInpainter(cls.generator, window=5, overlap=0).inpaint_array(
-            cls.frames, cls.masks)
+        # The networks alone: the clip pans, and temporal propagation (which follows the
+        # camera) would fill every hole the same whatever model was loaded.
+        cls.expected = VideoInpainter(cls.generator, window=5, overlap=0,
+                                      propagate=False).inpaint_array(cls.frames, cls.masks)
 
     def setUp(self):
         super().setUp()
@@ -531,6 +533,7 @@ class LoadTest(TestCase):
         self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
 
     def run_from(self, path, **kwargs):
+        kwargs.setdefault("propagate", False)
         inpainter = VideoInpainter.from_path(path, window=5, overlap=0, **kwargs)
         return inpainter.inpaint_array(self.frames, self.masks)
 
@@ -559,7 +562,7 @@ class LoadTest(TestCase):
         checkpoint = tf.train.Checkpoint(generator=trained, step=tf.Variable(7),
                                          generator_optimizer=keras.optimizers.Adam())
         tf.train.CheckpointManager(checkpoint, os.path.join(self.dir, subdir), 2).save()
-        expected = VideoInpainter(trained, window=5, overlap=0).inpaint_array(
+        expected = VideoInpainter(trained, window=5, overlap=0, propagate=False).inpaint_array(
             self.frames, self.masks)
         self.assertNotAllEqual(expected, self.expected)
         self.assertAllEqual(self.run_from(self.dir), expected)  # checkpoint weights win
@@ -633,7 +636,9 @@ class FilesTest(TestCase):
         vio.write_video(self.video, self.frames, Fraction(25, 2), lossless=True)
         self.mask_dir = self.p("masks")
         vio.write_frame_folder(self.mask_dir, self.masks * 255)
-        self.inpainter = VideoInpainter(self.generator, window=4, overlap=1)
+        # The network fills the holes (propagation would copy this panning clip's truth into
+        # them, and the compare video's halves could not be told apart).
+        self.inpainter = VideoInpainter(self.generator, window=4, overlap=1, propagate=False)
 
     def p(self, *names):
         return os.path.join(self.dir, *names)

@@ -7,6 +7,7 @@ Input frames ``uint8 [H, W, 3]`` (0..255) and masks ``[H, W]`` (1 = hole); outpu
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import warnings
 import weakref
@@ -43,6 +44,9 @@ def default_propagation(window: int, **settings):
 
     return TemporalPropagation(reach=window - 1 + PROPAGATION_CONTEXT, **settings)
 
+
+# TemporalPropagation settings -> its traced function, shared by every inpainter using them.
+_PROPAGATE_CACHE = {}
 
 # model -> its traced predict function, so inpainters sharing a model share one trace.
 _PREDICT_CACHE = weakref.WeakKeyDictionary()
@@ -138,9 +142,14 @@ class VideoInpainter:
     @staticmethod
     def _make_propagate(propagation):
         """propagate(frames [1, T, H, W, 3], masks [1, T, H, W, 1], start, stop) -> the window
-        [start, stop) propagated from the whole clip (one trace for every shape)."""
+        [start, stop) propagated from the whole clip (one trace for every shape, shared by the
+        inpainters whose layers have the same settings: the layer has no weights)."""
         import tensorflow as tf
 
+        settings = {k: v for k, v in propagation.get_config().items() if k not in ("name",)}
+        key = json.dumps(settings, sort_keys=True, default=str)
+        if key in _PROPAGATE_CACHE:
+            return _PROPAGATE_CACHE[key]
         specs = [tf.TensorSpec([None, None, None, None, 3], tf.float32),
                  tf.TensorSpec([None, None, None, None, 1], tf.float32),
                  tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)]
@@ -148,6 +157,7 @@ class VideoInpainter:
         @tf.function(input_signature=specs)
         def propagate(frames, masks, start, stop):
             return propagation([frames, masks], start=start, stop=stop)
+        _PROPAGATE_CACHE[key] = propagate
         return propagate
 
     @staticmethod
