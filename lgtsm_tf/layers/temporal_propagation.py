@@ -140,8 +140,7 @@ class TemporalPropagation(keras.layers.Layer):
         shape = tf.shape(both)
 
         def cells(x):  # [B, T, H, W, 1] -> per-cell means [B * T, H / CELL, W / CELL, 1]
-            x = tf.reshape(x, tf.concat([[-1], shape[2:]], 0))
-            return tf.nn.avg_pool2d(x, CELL, CELL, "SAME")
+            return tf.nn.avg_pool2d(_frames(x), CELL, CELL, "SAME")
 
         # Cells within patch // 2 pixels of the pixel's cell, rounded up: a box at least as
         # large as the patch.
